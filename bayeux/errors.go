@@ -1,0 +1,269 @@
+package bayeux
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Sentinel errors. Use errors.Is: every typed error below matches the
+// sentinel that names its kind, so no caller ever has to match error text.
+var (
+	// ErrClosed is returned by calls on a Client after Disconnect or after
+	// the session ended.
+	ErrClosed = errors.New("bayeux: client closed")
+	// ErrNoTransport means no transport was configured, or none that the
+	// server also supports (see ErrNoCommonTransport).
+	ErrNoTransport = errors.New("bayeux: no transport")
+	// ErrNoCommonTransport means the server offered no connection type the
+	// client has; the handshake fails with it.
+	ErrNoCommonTransport = errors.New("bayeux: no connection type in common with the server")
+	// ErrBadChannel is matched by an *InvalidChannelError.
+	ErrBadChannel = errors.New("bayeux: invalid channel")
+	// ErrMalformed is matched by a *DecodeError: the peer sent bytes that
+	// are not a valid Bayeux payload.
+	ErrMalformed = errors.New("bayeux: malformed message")
+	// ErrTransport is matched by a *TransportError.
+	ErrTransport = errors.New("bayeux: transport failure")
+	// ErrTooLarge means a body or message exceeded a configured limit.
+	ErrTooLarge = errors.New("bayeux: message too large")
+	// ErrNoReply means the server answered a request without a reply for one
+	// of its messages (matched by id).
+	ErrNoReply = errors.New("bayeux: no reply from server")
+	// ErrHandshakeDenied is matched by a *ServerError for an unsuccessful
+	// /meta/handshake reply.
+	ErrHandshakeDenied = errors.New("bayeux: handshake denied")
+	// ErrConnectFailed is matched by a *ServerError for an unsuccessful
+	// /meta/connect reply.
+	ErrConnectFailed = errors.New("bayeux: connect failed")
+	// ErrUnknownClient is matched by a *ServerError when the server does not
+	// know the session (its advice asks for a new handshake, or the error
+	// code is 401/402): the session was lost.
+	ErrUnknownClient = errors.New("bayeux: unknown client")
+	// ErrSubscriptionDenied is matched by a *ServerError for an unsuccessful
+	// /meta/subscribe reply.
+	ErrSubscriptionDenied = errors.New("bayeux: subscription denied")
+	// ErrUnsubscribeFailed is matched by a *ServerError for an unsuccessful
+	// /meta/unsubscribe reply.
+	ErrUnsubscribeFailed = errors.New("bayeux: unsubscribe failed")
+	// ErrPublishDenied is matched by a *ServerError for an unsuccessful
+	// publish (or remote call) reply.
+	ErrPublishDenied = errors.New("bayeux: publish denied")
+	// ErrDisconnectFailed is matched by a *ServerError for an unsuccessful
+	// /meta/disconnect reply.
+	ErrDisconnectFailed = errors.New("bayeux: disconnect failed")
+	// ErrSessionTerminated means the server advised reconnect "none" (or a
+	// negative interval): the session ended and will not be retried.
+	ErrSessionTerminated = errors.New("bayeux: session terminated by server advice")
+	// ErrSlowConsumer is matched by a *DroppedMessageError: a subscription's
+	// queue was full and a message was dropped.
+	ErrSlowConsumer = errors.New("bayeux: slow consumer, message dropped")
+	// ErrBadState is returned by the low-level BayeuxClient and the
+	// ConnectionStateMachine when an operation is not allowed in the
+	// current state.
+	ErrBadState = errors.New("bayeux: operation not allowed in this state")
+	// ErrInvalidOption is returned by NewClient for an invalid option value.
+	ErrInvalidOption = errors.New("bayeux: invalid option")
+)
+
+// ServerError is an unsuccessful reply from the server. It keeps the reply,
+// its parsed error and its advice, and matches (errors.Is) the sentinel of
+// its kind (ErrHandshakeDenied, ErrSubscriptionDenied, ...), and also
+// ErrUnknownClient when the server no longer knows the session.
+type ServerError struct {
+	// Kind is the sentinel for the failed operation.
+	Kind error
+	// Channel is the request's channel (for subscribe and unsubscribe, see
+	// Subscription for the channels concerned).
+	Channel Channel
+	// Subscription holds the channels of a failed subscribe or unsubscribe.
+	Subscription []Channel
+	// Code, Args and Message are the parsed server error; Code is 0 when
+	// the server sent no error or one outside the grammar (Raw keeps it).
+	Code    int
+	Args    []string
+	Message string
+	// Raw is the server's error string as sent.
+	Raw string
+	// Advice is the reply's advice, if any.
+	Advice *Advice
+	// Reply is the whole reply message.
+	Reply Message
+}
+
+// NewServerError builds a *ServerError of the given kind from an
+// unsuccessful reply.
+func NewServerError(kind error, reply Message) *ServerError {
+	e := &ServerError{Kind: kind, Channel: reply.Channel, Subscription: reply.Subscription,
+		Raw: reply.Error, Advice: reply.Advice, Reply: reply}
+	if me, err := reply.ParseError(); err == nil {
+		e.Code, e.Args, e.Message = me.ErrorCode, me.ErrorArgs, me.ErrorMessage
+	}
+	return e
+}
+
+func (e *ServerError) Error() string {
+	s := "bayeux: " + kindText(e.Kind)
+	if e.Channel != "" {
+		s += " on " + string(e.Channel)
+	}
+	if len(e.Subscription) > 0 {
+		s += fmt.Sprintf(" %v", e.Subscription)
+	}
+	if e.Raw != "" {
+		s += ": " + strconv.Quote(e.Raw)
+	}
+	if e.Advice != nil && e.Advice.Reconnect != "" {
+		s += " (advice reconnect=" + e.Advice.Reconnect + ")"
+	}
+	return s
+}
+
+func kindText(k error) string {
+	if k == nil {
+		return "request failed"
+	}
+	s := k.Error()
+	const p = "bayeux: "
+	if len(s) > len(p) && s[:len(p)] == p {
+		return s[len(p):]
+	}
+	return s
+}
+
+// Unwrap returns the kind sentinel.
+func (e *ServerError) Unwrap() error { return e.Kind }
+
+// Is matches ErrUnknownClient when the server lost the session, in addition
+// to the kind sentinel (found through Unwrap).
+func (e *ServerError) Is(target error) bool {
+	if target == ErrUnknownClient {
+		return e.UnknownClient()
+	}
+	if target == ErrSessionTerminated {
+		return e.Advice != nil && e.Advice.MustNotRetryOrHandshake()
+	}
+	return false
+}
+
+// UnknownClient reports whether the reply says the server no longer knows
+// the session: advice reconnect "handshake" on a non-handshake reply, or the
+// unknown-client codes used by Faye (401) and CometD (402).
+func (e *ServerError) UnknownClient() bool {
+	if e.Channel == MetaHandshake {
+		return false
+	}
+	if e.Advice != nil && e.Advice.ShouldHandshake() {
+		return true
+	}
+	return e.Code == 401 || e.Code == 402
+}
+
+// TransportError is a failure to move messages: a network error, an HTTP
+// status other than 200, an oversized or unparseable body, a torn
+// websocket. It matches ErrTransport, and whatever Err matches.
+type TransportError struct {
+	// ConnectionType names the transport ("long-polling", "websocket", ...).
+	ConnectionType string
+	// StatusCode is the HTTP status when the server answered with one
+	// (0 otherwise).
+	StatusCode int
+	// Refused is true when the server refused this transport outright (for
+	// example a websocket upgrade answered without 101): the client stops
+	// using the transport and falls back to another one.
+	Refused bool
+	// Err is the underlying cause.
+	Err error
+}
+
+func (e *TransportError) Error() string {
+	s := "bayeux: " + e.ConnectionType + " transport failure"
+	if e.StatusCode != 0 {
+		s += ": HTTP " + strconv.Itoa(e.StatusCode)
+	}
+	if e.Refused {
+		s += " (transport refused)"
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Is matches ErrTransport.
+func (e *TransportError) Is(target error) bool { return target == ErrTransport }
+
+// DecodeError reports bytes that are not a valid Bayeux payload or field.
+// It matches ErrMalformed.
+type DecodeError struct {
+	// Reason says what is wrong.
+	Reason string
+	// Input is (the start of) the offending input, for diagnostics.
+	Input string
+}
+
+func (e *DecodeError) Error() string {
+	if e.Input != "" {
+		return "bayeux: malformed message: " + e.Reason + " in " + strconv.Quote(e.Input)
+	}
+	return "bayeux: malformed message: " + e.Reason
+}
+
+// Is matches ErrMalformed.
+func (e *DecodeError) Is(target error) bool { return target == ErrMalformed }
+
+// EncodeError reports a message that cannot be encoded (for example Data
+// that is not valid JSON).
+type EncodeError struct {
+	Field  string
+	Reason string
+}
+
+func (e *EncodeError) Error() string {
+	return "bayeux: cannot encode message field " + e.Field + ": " + e.Reason
+}
+
+// InvalidChannelError reports a channel name that breaks the Bayeux grammar
+// or is not allowed for the operation. It matches ErrBadChannel.
+type InvalidChannelError struct {
+	Channel Channel
+	Reason  string
+}
+
+func (e *InvalidChannelError) Error() string {
+	return "bayeux: invalid channel " + strconv.Quote(string(e.Channel)) + ": " + e.Reason
+}
+
+// Is matches ErrBadChannel.
+func (e *InvalidChannelError) Is(target error) bool { return target == ErrBadChannel }
+
+// DroppedMessageError reports a message dropped because a subscription's
+// queue was full (the default slow-consumer policy). It matches
+// ErrSlowConsumer and is passed to the client's error handler.
+type DroppedMessageError struct {
+	// Subscription is the channel pattern of the subscription that was too
+	// slow.
+	Subscription Channel
+	// Message is the message that was dropped.
+	Message Message
+}
+
+func (e *DroppedMessageError) Error() string {
+	return "bayeux: subscription " + string(e.Subscription) + " too slow, dropped message on " + string(e.Message.Channel)
+}
+
+// Is matches ErrSlowConsumer.
+func (e *DroppedMessageError) Is(target error) bool { return target == ErrSlowConsumer }
+
+// IsRetryable reports whether err is a transient failure that the client
+// retries by itself (a transport failure, or an unknown session that a new
+// handshake fixes), as opposed to a denial or a terminated session.
+func IsRetryable(err error) bool {
+	if errors.Is(err, ErrSessionTerminated) {
+		return false
+	}
+	return errors.Is(err, ErrTransport) || errors.Is(err, ErrUnknownClient) || errors.Is(err, ErrNoReply)
+}

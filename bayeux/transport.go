@@ -1,0 +1,77 @@
+package bayeux
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+)
+
+// Transport moves batches of Bayeux messages between a client and a server.
+// Long-polling, callback-polling and websocket implement it in
+// github.com/bayeux-go/sdk/transport/...; a user can write their own (see
+// docs/transports.md).
+//
+// The contract:
+//
+//   - A Transport value is bound to one client: the client calls Init once,
+//     before any RoundTrip, and Close once when it is done with it.
+//   - RoundTrip sends msgs as one batch to the server at url and returns
+//     what the server sent back in answer: the replies to msgs and any other
+//     messages (events) that came with them, in the order received. For a
+//     request/response transport (HTTP) that is the response body; a
+//     transport with a persistent connection (websocket) returns once every
+//     message in msgs that has an ID has its reply (matched by ID), or ctx
+//     ends.
+//   - Messages that arrive outside any reply (events pushed on a websocket,
+//     late replies) are passed to TransportConfig.Receive. The client treats
+//     them exactly as messages returned by RoundTrip.
+//   - RoundTrip must be safe for concurrent use: a held /meta/connect and a
+//     publish overlap in time. An HTTP transport must never make a publish
+//     wait behind the held /meta/connect (the specification allows two
+//     connections per client: one for /meta/connect, one for the rest).
+//   - RoundTrip must not modify msgs, must not interpret advice or
+//     "successful" (the client owns the session: state, advice, ids,
+//     backoff), and must not re-send a batch on its own unless the batch can
+//     not be duplicated by the retry (never a publish).
+//   - ctx carries the request's deadline (advice timeout plus the maximum
+//     network delay for /meta/connect) and cancellation; RoundTrip returns
+//     promptly when it ends.
+//   - Failures are returned as *TransportError (errors.Is(err,
+//     ErrTransport)), with StatusCode for HTTP answers and Refused set when
+//     the server refused the transport itself (for example a websocket
+//     upgrade answered without 101), so that the client can fall back.
+//     Unparseable bodies are reported with a *DecodeError as the cause.
+//   - Close releases connections; RoundTrip after Close returns ErrClosed.
+type Transport interface {
+	// Name returns the connection type, as it appears in
+	// supportedConnectionTypes and connectionType ("long-polling").
+	Name() string
+	// Init binds the transport to a client. It is called once, before the
+	// first RoundTrip.
+	Init(cfg TransportConfig) error
+	// RoundTrip sends one batch and returns what the server answered.
+	RoundTrip(ctx context.Context, url string, msgs []Message) ([]Message, error)
+	// Close releases the transport's resources.
+	Close() error
+}
+
+// TransportConfig is what a client gives the transports it uses.
+type TransportConfig struct {
+	// HTTPClient is the http.Client to send HTTP requests (and websocket
+	// upgrades) with. It is the user's client, used as given: transports
+	// must not modify it. It is never nil.
+	HTTPClient *http.Client
+	// Jar is the session's cookie jar, one per client (servers bind
+	// sessions to the BAYEUX_BROWSER cookie). Transports add its cookies to
+	// each request and store the cookies of each response in it. It is nil
+	// when HTTPClient has a Jar of its own, which then does the same.
+	Jar http.CookieJar
+	// Logger is the client's logger (never nil).
+	Logger *slog.Logger
+	// Receive is called with messages that arrive outside a reply. It may
+	// be called from any goroutine; the client orders and dispatches them.
+	// It must not be called after Close returns.
+	Receive func([]Message)
+	// ClientName is a short identifier of the client for logs.
+	ClientName string
+}
