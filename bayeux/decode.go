@@ -1,0 +1,1355 @@
+package bayeux
+
+// This file holds the fast decoder behind DecodeMessages and
+// Message.UnmarshalJSON: a hand-written single-pass scanner over the
+// payload. It decodes the fields of Message itself, keeps "data" (and the
+// text of non-string ids) as sub-slices of the input after validating them,
+// and interns channel names per payload, so that a typical event costs no
+// allocation at all: a payload of n events costs one allocation for the
+// []Message plus one per distinct channel.
+//
+// Its results are those of the encoding/json based reference implementation
+// (decodeMessagesStd in codec.go), which the differential fuzz test
+// FuzzDecodeMessages checks, including encoding/json's quirks:
+//
+//   - leading and trailing Unicode white space of the payload is ignored
+//     (bytes.TrimSpace), inside it only JSON white space is allowed;
+//   - keys match field names exactly or, failing that, case-insensitively
+//     (bytes.EqualFold), and the last of duplicate keys wins;
+//   - null leaves string and bool fields unchanged and clears the others;
+//   - invalid UTF-8 in decoded strings becomes U+FFFD, lone surrogates in
+//     \u escapes too; "data" keeps its raw bytes;
+//   - containers nest at most 10000 deep, counting the payload's array;
+//   - "id" may be any JSON value: a string is decoded, anything else keeps
+//     its JSON text; "subscription" is checked only in its last occurrence;
+//   - advice numbers may be JSON numbers or strings holding one, and must
+//     lie within ±2^31.
+//
+// Differences: error texts differ from the reference's (both return a
+// *DecodeError), and Data aliases the input rather than being a copy.
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDecodeDepth is the deepest nesting of arrays and objects accepted, as
+// in encoding/json; the payload's array counts as depth 1.
+const maxDecodeDepth = 10000
+
+// maxPooledMessages bounds the scratch []Message kept for reuse between
+// calls (a scratch grown beyond it by a huge payload is dropped).
+const maxPooledMessages = 4096
+
+// msgScratch holds *[]Message scratch buffers: DecodeMessages decodes a
+// payload's array into one, then copies the messages into a result of the
+// exact length, so that the result costs a single allocation without a
+// counting pass. Scratch buffers are cleared before they are put back, so
+// they never keep a payload alive.
+var msgScratch = sync.Pool{New: func() any { s := make([]Message, 0, 64); return &s }}
+
+// decodeMessages is DecodeMessages.
+func decodeMessages(body []byte) ([]Message, error) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 {
+		return nil, &DecodeError{Reason: "empty payload"}
+	}
+	d := decoder{b: b}
+	switch b[0] {
+	case '{':
+		msgs := make([]Message, 1)
+		if err := d.message(&msgs[0], 1); err != nil {
+			return nil, err
+		}
+		if d.i != len(b) {
+			return nil, d.syntaxError("after the message object")
+		}
+		return msgs, nil
+	case '[':
+		return d.messageArray()
+	default:
+		return nil, &DecodeError{Reason: "payload is neither a JSON array nor an object", Input: snippet(b, 0)}
+	}
+}
+
+// decodeMessage is Message.UnmarshalJSON: b holds one message object,
+// with optional JSON white space around it. m is left unchanged on error.
+func decodeMessage(b []byte, m *Message) error {
+	d := decoder{b: b}
+	d.ws()
+	if d.i >= len(b) {
+		return &DecodeError{Reason: "empty message"}
+	}
+	if b[d.i] != '{' {
+		return &DecodeError{Reason: "message is not a JSON object", Input: snippet(b, d.i)}
+	}
+	var tmp Message
+	if err := d.message(&tmp, 1); err != nil {
+		return err
+	}
+	d.ws()
+	if d.i != len(b) {
+		return d.syntaxError("after the message object")
+	}
+	*m = tmp
+	return nil
+}
+
+// decoder scans one payload. It lives on the caller's stack.
+type decoder struct {
+	b []byte
+	i int
+	// chans interns the channel names seen in this payload, so that the
+	// events of one channel share a single string.
+	chans [8]Channel
+	nchan int
+}
+
+// messageArray decodes the array at d.b[d.i] (d.b is trimmed, so the
+// array must end the input).
+func (d *decoder) messageArray() ([]Message, error) {
+	d.i++ // '['
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		if d.i != len(d.b) {
+			return nil, d.syntaxError("after the top-level array")
+		}
+		return []Message{}, nil
+	}
+	sp := msgScratch.Get().(*[]Message)
+	s := (*sp)[:0]
+	release := func() {
+		clear(s[:cap(s)])
+		if cap(s) <= maxPooledMessages {
+			*sp = s[:0]
+			msgScratch.Put(sp)
+		}
+	}
+	for {
+		if d.i >= len(d.b) {
+			release()
+			return nil, d.eofError()
+		}
+		if d.b[d.i] != '{' {
+			err := d.elementError()
+			release()
+			return nil, err
+		}
+		// The scratch is zero beyond its length: reuse it without
+		// writing a zero Message.
+		if n := len(s); n < cap(s) {
+			s = s[:n+1]
+		} else {
+			s = append(s, Message{})
+		}
+		if err := d.message(&s[len(s)-1], 2); err != nil {
+			release()
+			return nil, err
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			release()
+			return nil, d.eofError()
+		}
+		c := d.b[d.i]
+		d.i++
+		if c == ',' {
+			d.ws()
+			continue
+		}
+		if c == ']' {
+			break
+		}
+		d.i--
+		err := d.syntaxError("after an array element")
+		release()
+		return nil, err
+	}
+	if d.i != len(d.b) {
+		err := d.syntaxError("after the top-level array")
+		release()
+		return nil, err
+	}
+	out := make([]Message, len(s))
+	copy(out, s)
+	release()
+	return out, nil
+}
+
+// elementError reports an array element that is not an object: a syntax
+// error if it is not JSON at all, a type error otherwise.
+func (d *decoder) elementError() error {
+	start := d.i
+	if err := d.skipValue(1); err != nil {
+		return err
+	}
+	return &DecodeError{Reason: "array element is " + kindOf(d.b[start]) + ", not a message object", Input: snippet(d.b, start)}
+}
+
+// msgField identifies a Message field by its JSON key.
+type msgField uint8
+
+const (
+	fUnknown msgField = iota
+	fAdvice
+	fID
+	fChannel
+	fClientID
+	fData
+	fVersion
+	fMinimumVersion
+	fSupportedConnectionTypes
+	fConnectionType
+	fTimestamp
+	fSuccessful
+	fAuthSuccessful
+	fSubscription
+	fError
+	fExt
+)
+
+// msgFieldNames are the keys in msgField order, for case-insensitive
+// matching.
+var msgFieldNames = [...][]byte{
+	fAdvice: []byte("advice"), fID: []byte("id"), fChannel: []byte("channel"),
+	fClientID: []byte("clientId"), fData: []byte("data"), fVersion: []byte("version"),
+	fMinimumVersion: []byte("minimumVersion"), fSupportedConnectionTypes: []byte("supportedConnectionTypes"),
+	fConnectionType: []byte("connectionType"), fTimestamp: []byte("timestamp"),
+	fSuccessful: []byte("successful"), fAuthSuccessful: []byte("authSuccessful"),
+	fSubscription: []byte("subscription"), fError: []byte("error"), fExt: []byte("ext"),
+}
+
+func lookupMsgField(key []byte) msgField {
+	switch string(key) {
+	case "channel":
+		return fChannel
+	case "data":
+		return fData
+	case "id":
+		return fID
+	case "clientId":
+		return fClientID
+	case "successful":
+		return fSuccessful
+	case "advice":
+		return fAdvice
+	case "subscription":
+		return fSubscription
+	case "error":
+		return fError
+	case "ext":
+		return fExt
+	case "version":
+		return fVersion
+	case "minimumVersion":
+		return fMinimumVersion
+	case "supportedConnectionTypes":
+		return fSupportedConnectionTypes
+	case "connectionType":
+		return fConnectionType
+	case "timestamp":
+		return fTimestamp
+	case "authSuccessful":
+		return fAuthSuccessful
+	}
+	// encoding/json falls back to a case-insensitive match.
+	for f := fAdvice; f <= fExt; f++ {
+		if bytes.EqualFold(key, msgFieldNames[f]) {
+			return f
+		}
+	}
+	return fUnknown
+}
+
+// message decodes the object at d.b[d.i] == '{' into m, which must be the
+// zero Message. depth is the nesting depth of the object itself.
+func (d *decoder) message(m *Message, depth int) error {
+	if depth > maxDecodeDepth {
+		return d.depthError()
+	}
+	d.i++ // '{'
+	hasChannel := false
+	subAt := -1 // offset of the last non-null "subscription" value
+	var kbuf [32]byte
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		return &DecodeError{Reason: "message has no channel", Input: snippet(d.b, d.i-2)}
+	}
+	for {
+		key, err := d.key(kbuf[:0])
+		if err != nil {
+			return err
+		}
+		f := lookupMsgField(key)
+		c := d.b[d.i] // key ensures a value follows
+		switch f {
+		case fChannel:
+			switch c {
+			case '"':
+				if m.Channel, err = d.channel(); err != nil {
+					return err
+				}
+				hasChannel = true
+			case 'n':
+				err = d.null()
+				m.Channel, hasChannel = "", false
+			default:
+				err = d.typeError("channel", "a string")
+			}
+		case fData:
+			if c == 'n' {
+				err = d.null()
+				m.Data = nil
+				break
+			}
+			start := d.i
+			if err = d.skipValue(depth); err == nil {
+				m.Data = d.b[start:d.i:d.i]
+			}
+		case fID:
+			switch c {
+			case '"':
+				m.ID, err = d.str()
+			case 'n':
+				err = d.null()
+				m.ID = ""
+			default:
+				// Some servers send numeric ids: keep the JSON text.
+				start := d.i
+				if err = d.skipValue(depth); err == nil {
+					m.ID = string(d.b[start:d.i])
+				}
+			}
+		case fClientID:
+			err = d.stringField(&m.ClientID, "clientId")
+		case fVersion:
+			err = d.stringField(&m.Version, "version")
+		case fMinimumVersion:
+			err = d.stringField(&m.MinimumVersion, "minimumVersion")
+		case fConnectionType:
+			err = d.stringField(&m.ConnectionType, "connectionType")
+		case fTimestamp:
+			err = d.stringField(&m.Timestamp, "timestamp")
+		case fError:
+			err = d.stringField(&m.Error, "error")
+		case fSuccessful:
+			switch c {
+			case 't', 'f':
+				var v bool
+				if v, err = d.boolean(); err == nil {
+					m.SetSuccessful(v)
+				}
+			case 'n':
+				err = d.null()
+				m.Successful, m.successfulSet = false, false
+			default:
+				err = d.typeError("successful", "a boolean")
+			}
+		case fAuthSuccessful:
+			switch c {
+			case 't', 'f':
+				m.AuthSuccessful, err = d.boolean()
+			case 'n':
+				err = d.null()
+			default:
+				err = d.typeError("authSuccessful", "a boolean")
+			}
+		case fSubscription:
+			// Only the last occurrence is decoded (after the object), as
+			// the reference keeps it raw.
+			if c == 'n' {
+				err = d.null()
+				subAt = -1
+				break
+			}
+			subAt = d.i
+			err = d.skipValue(depth)
+		case fAdvice:
+			switch c {
+			case '{':
+				if m.Advice == nil {
+					m.Advice = new(Advice)
+				}
+				err = d.advice(m.Advice, depth+1)
+			case 'n':
+				err = d.null()
+				m.Advice = nil
+			default:
+				err = d.typeError("advice", "an object")
+			}
+		case fSupportedConnectionTypes:
+			switch c {
+			case '[':
+				m.SupportedConnectionTypes, err = stringArray(d, m.SupportedConnectionTypes, depth+1, "supportedConnectionTypes")
+			case 'n':
+				err = d.null()
+				m.SupportedConnectionTypes = nil
+			default:
+				err = d.typeError("supportedConnectionTypes", "an array of strings")
+			}
+		case fExt:
+			switch c {
+			case '{':
+				// Rare: let encoding/json build the map (into the existing
+				// one for a duplicate key, as the reference does).
+				start := d.i
+				if err = d.skipValue(depth); err == nil {
+					if uerr := json.Unmarshal(d.b[start:d.i], &m.Ext); uerr != nil {
+						err = &DecodeError{Reason: "ext: " + uerr.Error(), Input: snippet(d.b, start)}
+					}
+				}
+			case 'n':
+				err = d.null()
+				m.Ext = nil
+			default:
+				err = d.typeError("ext", "an object")
+			}
+		default:
+			err = d.skipValue(depth)
+		}
+		if err != nil {
+			return err
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			return d.eofError()
+		}
+		c = d.b[d.i]
+		d.i++
+		if c == ',' {
+			d.ws()
+			continue
+		}
+		if c == '}' {
+			break
+		}
+		d.i--
+		return d.syntaxError("after an object value")
+	}
+	if !hasChannel {
+		return &DecodeError{Reason: "message has no channel", Input: snippet(d.b, d.i-1)}
+	}
+	if subAt >= 0 {
+		end := d.i
+		d.i = subAt
+		var err error
+		switch d.b[subAt] {
+		case '"':
+			var s Channel
+			if s, err = d.channel(); err == nil {
+				m.Subscription = []Channel{s}
+			}
+		case '[':
+			// Like the reference, a fresh slice.
+			if m.Subscription, err = stringArray[Channel](d, nil, depth+1, "subscription"); err == nil {
+				m.subscriptionArray = true
+			}
+		default:
+			err = d.typeError("subscription", "a string or an array of strings")
+		}
+		d.i = end
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// key scans an object key at d.b[d.i] and the ':' after it, and leaves d.i
+// at the start of the value. The key is returned unescaped (into buf if it
+// has escapes).
+func (d *decoder) key(buf []byte) ([]byte, error) {
+	if d.i >= len(d.b) {
+		return nil, d.eofError()
+	}
+	if d.b[d.i] != '"' {
+		return nil, d.syntaxError("looking for an object key")
+	}
+	start, end, verbatim, err := d.scanString()
+	if err != nil {
+		return nil, err
+	}
+	key := d.b[start:end]
+	if !verbatim {
+		key = unquote(buf, key)
+	}
+	d.ws()
+	if d.i >= len(d.b) {
+		return nil, d.eofError()
+	}
+	if d.b[d.i] != ':' {
+		return nil, d.syntaxError("after an object key")
+	}
+	d.i++
+	d.ws()
+	if d.i >= len(d.b) {
+		return nil, d.eofError()
+	}
+	return key, nil
+}
+
+// stringField decodes a string-or-null field; null leaves *dst unchanged,
+// as encoding/json does.
+func (d *decoder) stringField(dst *string, name string) error {
+	switch d.b[d.i] {
+	case '"':
+		s, err := d.str()
+		if err == nil {
+			*dst = s
+		}
+		return err
+	case 'n':
+		return d.null()
+	}
+	return d.typeError(name, "a string")
+}
+
+// str decodes the string at d.b[d.i] == '"'.
+func (d *decoder) str() (string, error) {
+	start, end, verbatim, err := d.scanString()
+	if err != nil {
+		return "", err
+	}
+	if verbatim {
+		return string(d.b[start:end]), nil
+	}
+	var buf [64]byte
+	return string(unquote(buf[:0], d.b[start:end])), nil
+}
+
+// channel decodes the string at d.b[d.i] == '"' as a Channel, interned:
+// without allocation for a channel already seen in this payload or a
+// /meta/ channel.
+func (d *decoder) channel() (Channel, error) {
+	start, end, verbatim, err := d.scanString()
+	if err != nil {
+		return "", err
+	}
+	s := d.b[start:end]
+	var buf [64]byte
+	if !verbatim {
+		s = unquote(buf[:0], s)
+	}
+	for i := 0; i < d.nchan; i++ {
+		if string(d.chans[i]) == string(s) {
+			return d.chans[i], nil
+		}
+	}
+	var c Channel
+	switch string(s) {
+	case string(MetaConnect):
+		c = MetaConnect
+	case string(MetaHandshake):
+		c = MetaHandshake
+	case string(MetaSubscribe):
+		c = MetaSubscribe
+	case string(MetaUnsubscribe):
+		c = MetaUnsubscribe
+	case string(MetaDisconnect):
+		c = MetaDisconnect
+	default:
+		c = Channel(s)
+	}
+	if d.nchan < len(d.chans) {
+		d.chans[d.nchan] = c
+		d.nchan++
+	} else {
+		// Keep the first entries (the payload's dominant channels are
+		// usually seen first) and rotate the last slot.
+		d.chans[len(d.chans)-1] = c
+	}
+	return c, nil
+}
+
+// boolean decodes true or false at d.b[d.i].
+func (d *decoder) boolean() (bool, error) {
+	if d.b[d.i] == 't' {
+		return true, d.literal("true")
+	}
+	return false, d.literal("false")
+}
+
+// null consumes the null literal at d.b[d.i].
+func (d *decoder) null() error { return d.literal("null") }
+
+func (d *decoder) literal(lit string) error {
+	if len(d.b)-d.i >= len(lit) && string(d.b[d.i:d.i+len(lit)]) == lit {
+		d.i += len(lit)
+		return nil
+	}
+	return d.invalidValue()
+}
+
+// stringArray decodes the array of strings (or nulls) at d.b[d.i] == '['.
+// depth is the depth of the array itself. Like encoding/json, it reuses
+// old's backing array and leaves an element unchanged for null; an empty
+// array gives a non-nil empty slice.
+func stringArray[S ~string](d *decoder, old []S, depth int, name string) ([]S, error) {
+	if depth > maxDecodeDepth {
+		return nil, d.depthError()
+	}
+	d.i++ // '['
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		return []S{}, nil
+	}
+	s := old[:0]
+	for {
+		if d.i >= len(d.b) {
+			return nil, d.eofError()
+		}
+		n := len(s)
+		if n < cap(s) {
+			s = s[:n+1]
+		} else {
+			s = append(s, "")
+		}
+		switch d.b[d.i] {
+		case '"':
+			v, err := d.str()
+			if err != nil {
+				return nil, err
+			}
+			s[n] = S(v)
+		case 'n':
+			if err := d.null(); err != nil {
+				return nil, err
+			}
+		default:
+			if err := d.skipValue(depth); err != nil {
+				return nil, err
+			}
+			return nil, &DecodeError{Reason: name + ": element is " + kindOf(d.b[d.i-1]) + ", not a string", Input: snippet(d.b, d.i-1)}
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			return nil, d.eofError()
+		}
+		c := d.b[d.i]
+		d.i++
+		if c == ',' {
+			d.ws()
+			continue
+		}
+		if c == ']' {
+			return s, nil
+		}
+		d.i--
+		return nil, d.syntaxError("after an array element")
+	}
+}
+
+// adviceField identifies an Advice field by its JSON key.
+type adviceKey uint8
+
+const (
+	aUnknown adviceKey = iota
+	aReconnect
+	aTimeout
+	aInterval
+	aMaxInterval
+	aMultipleClients
+	aHosts
+)
+
+var adviceKeyNames = [...][]byte{
+	aReconnect: []byte("reconnect"), aTimeout: []byte("timeout"), aInterval: []byte("interval"),
+	aMaxInterval: []byte("maxInterval"), aMultipleClients: []byte("multiple-clients"), aHosts: []byte("hosts"),
+}
+
+func lookupAdviceKey(key []byte) adviceKey {
+	switch string(key) {
+	case "reconnect":
+		return aReconnect
+	case "timeout":
+		return aTimeout
+	case "interval":
+		return aInterval
+	case "maxInterval":
+		return aMaxInterval
+	case "multiple-clients":
+		return aMultipleClients
+	case "hosts":
+		return aHosts
+	}
+	for k := aReconnect; k <= aHosts; k++ {
+		if bytes.EqualFold(key, adviceKeyNames[k]) {
+			return k
+		}
+	}
+	return aUnknown
+}
+
+// advice decodes the advice object at d.b[d.i] == '{' into a, with the
+// semantics of Advice.UnmarshalJSON. depth is the depth of the object.
+func (d *decoder) advice(a *Advice, depth int) error {
+	if depth > maxDecodeDepth {
+		return d.depthError()
+	}
+	d.i++ // '{'
+	*a = Advice{}
+	// The text of the last timeout, interval and maxInterval: checked
+	// after the object, as Advice.UnmarshalJSON does.
+	var nums [3][]byte
+	var kbuf [32]byte
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		return nil
+	}
+	for {
+		key, err := d.key(kbuf[:0])
+		if err != nil {
+			return err
+		}
+		k := lookupAdviceKey(key)
+		c := d.b[d.i]
+		switch k {
+		case aReconnect:
+			switch c {
+			case '"':
+				a.Reconnect, err = d.reconnect()
+			case 'n':
+				err = d.null()
+				a.Reconnect = ""
+			default:
+				err = d.typeError("advice reconnect", "a string")
+			}
+		case aTimeout, aInterval, aMaxInterval:
+			slot := &nums[k-aTimeout]
+			switch {
+			case c == '-' || (c >= '0' && c <= '9'):
+				start := d.i
+				if err = d.skipValue(depth); err == nil {
+					*slot = d.b[start:d.i]
+				}
+			case c == '"':
+				// encoding/json accepts a string holding a number for a
+				// json.Number.
+				var s string
+				if s, err = d.str(); err == nil {
+					if !validNumber([]byte(s)) {
+						err = &DecodeError{Reason: "advice " + string(adviceKeyNames[k]) + ": string is not a number", Input: s}
+					} else {
+						*slot = []byte(s)
+					}
+				}
+			case c == 'n':
+				err = d.null()
+				*slot = nil
+			default:
+				err = d.typeError("advice "+string(adviceKeyNames[k]), "a number")
+			}
+		case aMultipleClients:
+			switch c {
+			case 't', 'f':
+				a.MultipleClients, err = d.boolean()
+			case 'n':
+				err = d.null()
+				a.MultipleClients = false
+			default:
+				err = d.typeError("advice multiple-clients", "a boolean")
+			}
+		case aHosts:
+			switch c {
+			case '[':
+				a.Hosts, err = stringArray(d, a.Hosts, depth+1, "advice hosts")
+			case 'n':
+				err = d.null()
+				a.Hosts = nil
+			default:
+				err = d.typeError("advice hosts", "an array of strings")
+			}
+		default:
+			err = d.skipValue(depth)
+		}
+		if err != nil {
+			return err
+		}
+		d.ws()
+		if d.i >= len(d.b) {
+			return d.eofError()
+		}
+		c = d.b[d.i]
+		d.i++
+		if c == ',' {
+			d.ws()
+			continue
+		}
+		if c == '}' {
+			break
+		}
+		d.i--
+		return d.syntaxError("after an object value")
+	}
+	setters := [3]func(*Advice, int){(*Advice).SetTimeout, (*Advice).SetInterval, (*Advice).SetMaxInterval}
+	for i, text := range nums {
+		if text == nil {
+			continue
+		}
+		v, ok := adviceNumber(text)
+		if !ok {
+			return &DecodeError{Reason: "advice: number out of range", Input: string(text)}
+		}
+		setters[i](a, v)
+	}
+	return nil
+}
+
+// adviceNumber converts a valid JSON number to milliseconds as
+// Advice.UnmarshalJSON does: through float64, truncated, within ±2^31.
+func adviceNumber(text []byte) (int, bool) {
+	// Fast path: a short integer, exact in a float64.
+	if n := len(text); n > 0 && n <= 12 {
+		neg := text[0] == '-'
+		j := 0
+		if neg {
+			j = 1
+		}
+		v := int64(0)
+		for ; j < n; j++ {
+			c := text[j]
+			if c < '0' || c > '9' {
+				break
+			}
+			v = v*10 + int64(c-'0')
+		}
+		if j == n {
+			if neg {
+				v = -v
+			}
+			if v > 1<<31 || v < -(1<<31) {
+				return 0, false
+			}
+			return int(v), true
+		}
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil || f > 1<<31 || f < -(1<<31) {
+		return 0, false
+	}
+	return int(f), true
+}
+
+// reconnect decodes a reconnect advice string, without allocation for the
+// three values the specification defines.
+func (d *decoder) reconnect() (string, error) {
+	start, end, verbatim, err := d.scanString()
+	if err != nil {
+		return "", err
+	}
+	s := d.b[start:end]
+	var buf [32]byte
+	if !verbatim {
+		s = unquote(buf[:0], s)
+	}
+	switch string(s) {
+	case ReconnectRetry:
+		return ReconnectRetry, nil
+	case ReconnectHandshake:
+		return ReconnectHandshake, nil
+	case ReconnectNone:
+		return ReconnectNone, nil
+	}
+	return string(s), nil
+}
+
+// ws skips JSON white space.
+func (d *decoder) ws() {
+	b, i := d.b, d.i
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+			continue
+		}
+		break
+	}
+	d.i = i
+}
+
+// strPlain marks the bytes that a JSON string holds as they are: all but
+// '"', '\\' and control characters.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// hexVal maps hex digits to their value and other bytes to 0xff.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+		t[c-'a'+'A'] = byte(c - 'a' + 10)
+	}
+	return t
+}()
+
+// scanString validates the JSON string at d.b[d.i] == '"' and moves past
+// it. It returns the bounds of its content, and whether the content is
+// its own value (no escapes, valid UTF-8).
+func (d *decoder) scanString() (start, end int, verbatim bool, err error) {
+	b := d.b
+	i := d.i + 1
+	start = i
+	escaped, high := false, false
+	for {
+		// Fast loop over plain bytes.
+		for i < len(b) && strPlain[b[i]] {
+			if b[i] >= utf8.RuneSelf {
+				high = true
+			}
+			i++
+		}
+		if i >= len(b) {
+			d.i = i
+			return 0, 0, false, d.eofError()
+		}
+		switch c := b[i]; c {
+		case '"':
+			d.i = i + 1
+			verbatim = !escaped && (!high || utf8.Valid(b[start:i]))
+			return start, i, verbatim, nil
+		case '\\':
+			n, ok := escapeLen(b, i)
+			if !ok {
+				d.i = i
+				return 0, 0, false, d.syntaxErrorAt(i, "invalid escape in string")
+			}
+			escaped = true
+			i += n
+		default:
+			d.i = i
+			return 0, 0, false, d.syntaxErrorAt(i, "control character in string")
+		}
+	}
+}
+
+// escapeLen validates the escape at b[i] == '\\' and returns its length.
+func escapeLen(b []byte, i int) (int, bool) {
+	if i+1 >= len(b) {
+		return 0, false
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, true
+	case 'u':
+		if i+5 < len(b) && hexVal[b[i+2]]|hexVal[b[i+3]]|hexVal[b[i+4]]|hexVal[b[i+5]] != 0xff &&
+			hexVal[b[i+2]] != 0xff && hexVal[b[i+3]] != 0xff && hexVal[b[i+4]] != 0xff && hexVal[b[i+5]] != 0xff {
+			return 6, true
+		}
+	}
+	return 0, false
+}
+
+// skipString is scanString without the content checks, for skipValue.
+func skipString(b []byte, i int) (int, bool) {
+	i++
+	for {
+		for i < len(b) && strPlain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			n, ok := escapeLen(b, i)
+			if !ok {
+				return i, false
+			}
+			i += n
+		default:
+			return i, false
+		}
+	}
+}
+
+// getu4 decodes the four hex digits after "\u" at s[0:6], or returns -1.
+func getu4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		v := hexVal[c]
+		if v == 0xff {
+			return -1
+		}
+		r = r<<4 | rune(v)
+	}
+	return r
+}
+
+// unquote appends the value of the validated JSON string content s to dst,
+// as encoding/json decodes it: invalid UTF-8 and lone surrogates become
+// U+FFFD.
+func unquote(dst, s []byte) []byte {
+	for r := 0; r < len(s); {
+		c := s[r]
+		switch {
+		case c == '\\':
+			if r+1 >= len(s) {
+				return dst // cannot happen on validated input
+			}
+			switch s[r+1] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				rr := getu4(s[r:])
+				if rr < 0 {
+					return dst // cannot happen on validated input
+				}
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					if dec := utf16.DecodeRune(rr, getu4(s[r:])); dec != utf8.RuneError {
+						dst = utf8.AppendRune(dst, dec)
+						r += 6
+						continue
+					}
+					rr = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, rr)
+				continue
+			default: // '"', '\\', '/'
+				dst = append(dst, s[r+1])
+			}
+			r += 2
+		case c < utf8.RuneSelf:
+			// Copy the run of plain ASCII at once.
+			j := r + 1
+			for j < len(s) && s[j] < utf8.RuneSelf && s[j] != '\\' {
+				j++
+			}
+			dst = append(dst, s[r:j]...)
+			r = j
+		default:
+			rr, size := utf8.DecodeRune(s[r:])
+			if rr == utf8.RuneError && size == 1 {
+				dst = append(dst, "\uFFFD"...)
+			} else {
+				dst = append(dst, s[r:r+size]...)
+			}
+			r += size
+		}
+	}
+	return dst
+}
+
+// skipValue validates the JSON value at d.b[d.i] and moves past it. depth
+// is the nesting depth of the container holding the value.
+func (d *decoder) skipValue(depth int) error {
+	b, i := d.b, d.i
+	// kinds records, for each open container, whether it is an object (1)
+	// or an array (0): bit l-1 of kinds for level l <= 64, then deep.
+	var kinds uint64
+	var deep []uint64
+	level := 0
+	isObject := func(l int) bool {
+		if l <= 64 {
+			return kinds>>(l-1)&1 == 1
+		}
+		l -= 65
+		return deep[l>>6]>>(l&63)&1 == 1
+	}
+	push := func(obj bool) {
+		level++
+		var bit uint64
+		if obj {
+			bit = 1
+		}
+		if level <= 64 {
+			kinds = kinds&^(1<<(level-1)) | bit<<(level-1)
+			return
+		}
+		l := level - 65
+		for l>>6 >= len(deep) {
+			deep = append(deep, 0)
+		}
+		deep[l>>6] = deep[l>>6]&^(1<<(l&63)) | bit<<(l&63)
+	}
+	// ws skips JSON white space at i.
+	ws := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+			i++
+		}
+	}
+	fail := func(reason string) error {
+		d.i = i
+		if i >= len(b) {
+			return d.eofError()
+		}
+		return d.syntaxError(reason)
+	}
+	// objectKey scans `"key" :` and the white space after it.
+	objectKey := func() bool {
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		var ok bool
+		if i, ok = skipString(b, i); !ok {
+			return false
+		}
+		ws()
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i++
+		ws()
+		return true
+	}
+	for {
+		// A value starts at i.
+		if i >= len(b) {
+			return fail("")
+		}
+		switch c := b[i]; {
+		case c == '"':
+			var ok bool
+			if i, ok = skipString(b, i); !ok {
+				return fail("in string literal")
+			}
+		case c == '{':
+			if depth+level+1 > maxDecodeDepth {
+				d.i = i
+				return d.depthError()
+			}
+			push(true)
+			i++
+			ws()
+			if i < len(b) && b[i] == '}' {
+				i++
+				level--
+				break
+			}
+			if !objectKey() {
+				return fail("looking for an object key")
+			}
+			continue
+		case c == '[':
+			if depth+level+1 > maxDecodeDepth {
+				d.i = i
+				return d.depthError()
+			}
+			push(false)
+			i++
+			ws()
+			if i < len(b) && b[i] == ']' {
+				i++
+				level--
+				break
+			}
+			continue
+		case c == 't':
+			if len(b)-i < 4 || string(b[i:i+4]) != "true" {
+				return fail("in literal true")
+			}
+			i += 4
+		case c == 'f':
+			if len(b)-i < 5 || string(b[i:i+5]) != "false" {
+				return fail("in literal false")
+			}
+			i += 5
+		case c == 'n':
+			if len(b)-i < 4 || string(b[i:i+4]) != "null" {
+				return fail("in literal null")
+			}
+			i += 4
+		case c == '-' || (c >= '0' && c <= '9'):
+			n := numberLen(b[i:])
+			if n == 0 {
+				return fail("in numeric literal")
+			}
+			i += n
+		default:
+			return fail("looking for beginning of value")
+		}
+		// A value ended at i: close containers until one continues.
+		for {
+			if level == 0 {
+				d.i = i
+				return nil
+			}
+			ws()
+			if i >= len(b) {
+				return fail("")
+			}
+			c := b[i]
+			if isObject(level) {
+				if c == '}' {
+					i++
+					level--
+					continue
+				}
+				if c == ',' {
+					i++
+					ws()
+					if !objectKey() {
+						return fail("looking for an object key")
+					}
+					break
+				}
+				return fail("after object key:value pair")
+			}
+			if c == ']' {
+				i++
+				level--
+				continue
+			}
+			if c == ',' {
+				i++
+				ws()
+				break
+			}
+			return fail("after array element")
+		}
+	}
+}
+
+// numberLen returns the length of the JSON number at the start of b, or 0
+// if b does not start with one. A number must be followed by a delimiter,
+// which the caller checks.
+func numberLen(b []byte) int {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return 0
+	}
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		i++
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return 0
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return 0
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	return i
+}
+
+// validNumber reports whether s is exactly one JSON number.
+func validNumber(s []byte) bool {
+	n := numberLen(s)
+	return n > 0 && n == len(s)
+}
+
+// kindOf names the kind of JSON value that starts with c.
+func kindOf(c byte) string {
+	switch c {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// typeError reports a field whose value at d.b[d.i] has the wrong type. The
+// value is validated first, so that a syntax error is reported as such.
+func (d *decoder) typeError(field, want string) error {
+	start := d.i
+	if err := d.skipValue(maxDecodeDepth - 1); err != nil && d.b[start] != '{' && d.b[start] != '[' {
+		return err
+	}
+	return &DecodeError{Reason: field + ": expected " + want + ", got " + kindOf(d.b[start]), Input: snippet(d.b, start)}
+}
+
+// invalidValue reports a malformed literal at d.b[d.i].
+func (d *decoder) invalidValue() error {
+	return d.syntaxError("looking for beginning of value")
+}
+
+func (d *decoder) syntaxError(context string) error { return d.syntaxErrorAt(d.i, context) }
+
+func (d *decoder) syntaxErrorAt(i int, context string) error {
+	if i >= len(d.b) {
+		return d.eofError()
+	}
+	reason := "invalid character " + strconv.QuoteRune(rune(d.b[i]))
+	if d.b[i] >= utf8.RuneSelf {
+		reason = "invalid byte " + strconv.Quote(string(d.b[i:i+1]))
+	}
+	if context != "" {
+		reason += " " + context
+	}
+	return &DecodeError{Reason: reason + " at offset " + strconv.Itoa(i), Input: snippet(d.b, i)}
+}
+
+func (d *decoder) eofError() error {
+	return &DecodeError{Reason: "unexpected end of JSON input", Input: snippet(d.b, len(d.b)-32)}
+}
+
+func (d *decoder) depthError() error {
+	return &DecodeError{Reason: "exceeded max nesting depth of " + strconv.Itoa(maxDecodeDepth), Input: snippet(d.b, d.i)}
+}
+
+// snippet returns up to 64 bytes of b from offset i, for DecodeError.Input.
+func snippet(b []byte, i int) string {
+	const max = 64
+	if i < 0 {
+		i = 0
+	}
+	if i > len(b) {
+		i = len(b)
+	}
+	b = b[i:]
+	if len(b) > max {
+		return string(b[:max]) + "..."
+	}
+	return string(b)
+}

@@ -1,0 +1,124 @@
+package bayeux
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"time"
+)
+
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// encodeData turns a publish payload into raw JSON: json.RawMessage and
+// []byte are used as they are (after validation), anything else goes
+// through encoding/json.
+func encodeData(data any) (json.RawMessage, error) {
+	switch d := data.(type) {
+	case json.RawMessage:
+		if !json.Valid(d) {
+			return nil, &EncodeError{Field: "data", Reason: "not valid JSON"}
+		}
+		return d, nil
+	case []byte:
+		if !json.Valid(d) {
+			return nil, &EncodeError{Field: "data", Reason: "not valid JSON"}
+		}
+		return d, nil
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return nil, &EncodeError{Field: "data", Reason: err.Error()}
+	}
+	return b, nil
+}
+
+// validatePublish checks that ch can be published to: a valid name, not a
+// pattern and not a /meta/ channel.
+func validatePublish(ch Channel) error {
+	if err := ch.Validate(); err != nil {
+		return err
+	}
+	if ch.HasWildcard() {
+		return &InvalidChannelError{Channel: ch, Reason: "cannot publish to a wildcard pattern"}
+	}
+	if ch.Type() == MetaChannel {
+		return &InvalidChannelError{Channel: ch, Reason: "cannot publish to a /meta/ channel"}
+	}
+	return nil
+}
+
+// backoff is the linear backoff with jitter used after failures. It is
+// owned by the session goroutine.
+type backoff struct {
+	increment, max time.Duration
+	n              int
+}
+
+// next returns the next wait: increment, 2*increment, ... capped at max,
+// each with up to a quarter of jitter removed so that many clients do not
+// retry in step. It never returns less than increment/2 (no spinning).
+func (b *backoff) next() time.Duration {
+	b.n++
+	d := time.Duration(b.n) * b.increment
+	if d > b.max || d <= 0 {
+		d = b.max
+		b.n--
+	}
+	if q := int64(d / 4); q > 0 {
+		d -= time.Duration(rand.Int64N(q))
+	}
+	return d
+}
+
+func (b *backoff) reset() { b.n = 0 }
+
+// goid returns the id of the calling goroutine, read from its stack header
+// ("goroutine 18 [running]:"). It is used only to let Disconnect, called
+// from a handler or listener, skip waiting for its own goroutine.
+func goid() uint64 {
+	var buf [40]byte
+	n := runtime.Stack(buf[:], false)
+	const prefix = "goroutine "
+	if n <= len(prefix) {
+		return 0
+	}
+	var id uint64
+	for _, c := range buf[len(prefix):n] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
+}
+
+func sleepCtx(done <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
