@@ -42,6 +42,9 @@ type BayeuxClient struct {
 	onPush func([]Message)
 
 	state *ConnectionStateMachine
+	// ownTransport is the connection pool made for this client when the
+	// user gave no http.Client (closed by Close).
+	ownTransport *http.Transport
 }
 
 type registeredExt struct {
@@ -84,7 +87,15 @@ func newBayeuxClient(serverAddress string, o *Options) (*BayeuxClient, error) {
 	// Bayeux client.
 	hc := o.Client
 	if hc == nil {
+		// A client of our own, with its own connection pool, closed with
+		// the client so that no idle connection outlives it.
 		hc = &http.Client{}
+		if o.Transport == nil {
+			if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+				b.ownTransport = dt.Clone()
+				hc.Transport = b.ownTransport
+			}
+		}
 	}
 	if o.Transport != nil {
 		cp := *hc
@@ -505,5 +516,8 @@ func (b *BayeuxClient) Close() error {
 		}
 	}
 	b.unregisterAll()
+	if b.ownTransport != nil {
+		b.ownTransport.CloseIdleConnections()
+	}
 	return joinErrors(errs)
 }

@@ -33,10 +33,9 @@ type Client struct {
 	closing  bool
 	ready    chan struct{} // closed while the session is handshaken
 	advice   Advice
-	err      error  // why the session ended
+	err      error // why the session ended
 	urls     []string
 	urlIndex int
-	server   []string // connection types the server offered
 
 	quit      chan struct{} // closed when the client starts shutting down
 	quitOnce  sync.Once
@@ -49,6 +48,8 @@ type Client struct {
 	pending   pendingReplies
 	subs      subRegistry
 	connectID atomic.Pointer[string]
+	// shutdownStarted makes shutdown run once.
+	shutdownStarted atomic.Bool
 }
 
 // NewClient creates a Client for the Bayeux server at serverAddress (an
@@ -459,11 +460,7 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) error {
 	reply := replies[0]
 	c.mergeAdvice(reply.Advice)
 	if !reply.Successful {
-		se := NewServerError(ErrHandshakeDenied, reply)
-		if reply.Advice != nil && reply.Advice.MustNotRetryOrHandshake() {
-			se.Kind = ErrSessionTerminated
-		}
-		return se
+		return NewServerError(ErrHandshakeDenied, reply)
 	}
 	if reply.ClientID == "" {
 		return &DecodeError{Reason: "successful handshake reply without clientId"}
@@ -912,6 +909,17 @@ func (c *Client) ownGoroutine() bool {
 // shutdown stops everything. With sendDisconnect it first stops the loop
 // and says goodbye to the server.
 func (c *Client) shutdown(ctx context.Context, sendDisconnect bool) error {
+	if !c.shutdownStarted.CompareAndSwap(false, true) {
+		if c.ownGoroutine() {
+			return nil
+		}
+		select {
+		case <-c.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	c.mu.Lock()
 	c.closing = true
 	started := c.started

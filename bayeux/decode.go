@@ -30,9 +30,11 @@ package bayeux
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -41,16 +43,37 @@ import (
 // in encoding/json; the payload's array counts as depth 1.
 const maxDecodeDepth = 10000
 
-// maxPooledMessages bounds the scratch []Message kept for reuse between
-// calls (a scratch grown beyond it by a huge payload is dropped).
-const maxPooledMessages = 4096
+// maxPooledMessages bounds the capacity of a scratch []Message kept for
+// reuse between calls (about 240 KB).
+const maxPooledMessages = 1024
 
-// msgScratch holds *[]Message scratch buffers: DecodeMessages decodes a
-// payload's array into one, then copies the messages into a result of the
-// exact length, so that the result costs a single allocation without a
-// counting pass. Scratch buffers are cleared before they are put back, so
-// they never keep a payload alive.
-var msgScratch = sync.Pool{New: func() any { s := make([]Message, 0, 64); return &s }}
+// msgScratch holds up to two scratch []Message between calls. A payload's
+// array is decoded into a scratch, then copied into a result of the exact
+// length: the result costs a single allocation and no counting pass. The
+// slots are cleared before they are stored, so they never keep a payload
+// alive; they hold at most 2*maxPooledMessages zero Messages (about
+// 480 KB) for good. (A sync.Pool would be emptied by garbage collections
+// and, under the race detector, drops items at random.)
+var msgScratch [2]atomic.Pointer[[]Message]
+
+// getScratch returns a scratch from a slot, or nil.
+func getScratch() *[]Message {
+	for i := range msgScratch {
+		if p := msgScratch[i].Swap(nil); p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// putScratch stores a cleared scratch into an empty slot, if any.
+func putScratch(p *[]Message) {
+	for i := range msgScratch {
+		if msgScratch[i].CompareAndSwap(nil, p) {
+			return
+		}
+	}
+}
 
 // decodeMessages is DecodeMessages.
 func decodeMessages(body []byte) ([]Message, error) {
@@ -121,40 +144,39 @@ func (d *decoder) messageArray() ([]Message, error) {
 		}
 		return []Message{}, nil
 	}
-	sp := msgScratch.Get().(*[]Message)
+	sp := getScratch()
+	if sp == nil {
+		sp = new([]Message)
+	}
 	s := (*sp)[:0]
-	release := func() {
+	fail := func(err error) ([]Message, error) {
 		clear(s[:cap(s)])
 		if cap(s) <= maxPooledMessages {
 			*sp = s[:0]
-			msgScratch.Put(sp)
+			putScratch(sp)
 		}
+		return nil, err
 	}
 	for {
 		if d.i >= len(d.b) {
-			release()
-			return nil, d.eofError()
+			return fail(d.eofError())
 		}
 		if d.b[d.i] != '{' {
-			err := d.elementError()
-			release()
-			return nil, err
+			return fail(d.elementError())
 		}
-		// The scratch is zero beyond its length: reuse it without
-		// writing a zero Message.
+		// A scratch is zero beyond its length: extend it without writing
+		// a zero Message.
 		if n := len(s); n < cap(s) {
 			s = s[:n+1]
 		} else {
 			s = append(s, Message{})
 		}
 		if err := d.message(&s[len(s)-1], 2); err != nil {
-			release()
-			return nil, err
+			return fail(err)
 		}
 		d.ws()
 		if d.i >= len(d.b) {
-			release()
-			return nil, d.eofError()
+			return fail(d.eofError())
 		}
 		c := d.b[d.i]
 		d.i++
@@ -166,18 +188,21 @@ func (d *decoder) messageArray() ([]Message, error) {
 			break
 		}
 		d.i--
-		err := d.syntaxError("after an array element")
-		release()
-		return nil, err
+		return fail(d.syntaxError("after an array element"))
 	}
 	if d.i != len(d.b) {
-		err := d.syntaxError("after the top-level array")
-		release()
-		return nil, err
+		return fail(d.syntaxError("after the top-level array"))
+	}
+	if cap(s) > maxPooledMessages {
+		// Too big to keep: the scratch itself is the result (its spare
+		// capacity is at most its length).
+		return s[:len(s):len(s)], nil
 	}
 	out := make([]Message, len(s))
 	copy(out, s)
-	release()
+	clear(s)
+	*sp = s[:0]
+	putScratch(sp)
 	return out, nil
 }
 
@@ -583,7 +608,19 @@ func (d *decoder) literal(lit string) error {
 		d.i += len(lit)
 		return nil
 	}
-	return d.invalidValue()
+	return d.literalError(d.i, lit)
+}
+
+// literalError reports a malformed literal at b[i], where lit was expected.
+func (d *decoder) literalError(i int, lit string) error {
+	j := 0
+	for j < len(lit) && i+j < len(d.b) && d.b[i+j] == lit[j] {
+		j++
+	}
+	if i+j >= len(d.b) {
+		return d.eofError()
+	}
+	return d.syntaxErrorAt(i+j, "in literal "+lit)
 }
 
 // stringArray decodes the array of strings (or nulls) at d.b[d.i] == '['.
@@ -623,10 +660,7 @@ func stringArray[S ~string](d *decoder, old []S, depth int, name string) ([]S, e
 				return nil, err
 			}
 		default:
-			if err := d.skipValue(depth); err != nil {
-				return nil, err
-			}
-			return nil, &DecodeError{Reason: name + ": element is " + kindOf(d.b[d.i-1]) + ", not a string", Input: snippet(d.b, d.i-1)}
+			return nil, d.typeError(name+" element", "a string")
 		}
 		d.ws()
 		if d.i >= len(d.b) {
@@ -862,23 +896,20 @@ func (d *decoder) reconnect() (string, error) {
 }
 
 // ws skips JSON white space.
-func (d *decoder) ws() {
-	b, i := d.b, d.i
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-			continue
-		}
-		break
-	}
-	d.i = i
-}
+func (d *decoder) ws() { d.i = skipSpace(d.b, d.i) }
 
 // strPlain marks the bytes that a JSON string holds as they are: all but
 // '"', '\\' and control characters.
 var strPlain = func() (t [256]bool) {
 	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// strASCII marks the plain bytes below utf8.RuneSelf.
+var strASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
 	return t
@@ -908,16 +939,18 @@ func (d *decoder) scanString() (start, end int, verbatim bool, err error) {
 	start = i
 	escaped, high := false, false
 	for {
-		// Fast loop over plain bytes.
-		for i < len(b) && strPlain[b[i]] {
-			if b[i] >= utf8.RuneSelf {
-				high = true
-			}
+		// Fast loop over plain ASCII.
+		for i < len(b) && strASCII[b[i]] {
 			i++
 		}
 		if i >= len(b) {
 			d.i = i
 			return 0, 0, false, d.eofError()
+		}
+		if b[i] >= utf8.RuneSelf {
+			high = true
+			i++
+			continue
 		}
 		switch c := b[i]; c {
 		case '"':
@@ -928,7 +961,7 @@ func (d *decoder) scanString() (start, end int, verbatim bool, err error) {
 			n, ok := escapeLen(b, i)
 			if !ok {
 				d.i = i
-				return 0, 0, false, d.syntaxErrorAt(i, "invalid escape in string")
+				return 0, 0, false, d.escapeError(i)
 			}
 			escaped = true
 			i += n
@@ -948,24 +981,44 @@ func escapeLen(b []byte, i int) (int, bool) {
 	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 		return 2, true
 	case 'u':
-		if i+5 < len(b) && hexVal[b[i+2]]|hexVal[b[i+3]]|hexVal[b[i+4]]|hexVal[b[i+5]] != 0xff &&
-			hexVal[b[i+2]] != 0xff && hexVal[b[i+3]] != 0xff && hexVal[b[i+4]] != 0xff && hexVal[b[i+5]] != 0xff {
+		if i+5 < len(b) && hexVal[b[i+2]] != 0xff && hexVal[b[i+3]] != 0xff && hexVal[b[i+4]] != 0xff && hexVal[b[i+5]] != 0xff {
 			return 6, true
 		}
 	}
 	return 0, false
 }
 
-// skipString is scanString without the content checks, for skipValue.
+// SWAR (SIMD within a register) constants: strings are scanned eight bytes
+// at a time.
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// skipString is scanString without the content checks, for skipValue: it
+// returns the offset after the string at b[i] == '"', or the offset of the
+// failure.
 func skipString(b []byte, i int) (int, bool) {
 	i++
 	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q := x ^ ('"' * swarLo)
+			s := x ^ ('\\' * swarLo)
+			m := ((x - 0x20*swarLo) &^ x) | ((q - swarLo) &^ q) | ((s - swarLo) &^ s)
+			if m &= swarHi; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto special
+			}
+			i += 8
+		}
 		for i < len(b) && strPlain[b[i]] {
 			i++
 		}
 		if i >= len(b) {
 			return i, false
 		}
+	special:
 		switch b[i] {
 		case '"':
 			return i + 1, true
@@ -979,6 +1032,32 @@ func skipString(b []byte, i int) (int, bool) {
 			return i, false
 		}
 	}
+}
+
+// stringError reports the failure of skipString at b[i]: the end of the
+// input, a bad escape or a control character.
+func (d *decoder) stringError(i int) error {
+	if i >= len(d.b) {
+		return d.eofError()
+	}
+	if d.b[i] == '\\' {
+		return d.escapeError(i)
+	}
+	return d.syntaxErrorAt(i, "control character in string")
+}
+
+// escapeError reports an invalid escape at b[i] == '\\', or the end of the
+// input in the middle of a valid one.
+func (d *decoder) escapeError(i int) error {
+	rest := d.b[i:]
+	truncated := len(rest) == 1 || (rest[1] == 'u' && len(rest) < 6)
+	for j := 2; truncated && j < len(rest); j++ {
+		truncated = hexVal[rest[j]] != 0xff
+	}
+	if truncated {
+		return d.eofError()
+	}
+	return d.syntaxErrorAt(i, "invalid escape in string")
 }
 
 // getu4 decodes the four hex digits after "\u" at s[0:6], or returns -1.
@@ -1060,174 +1139,191 @@ func unquote(dst, s []byte) []byte {
 	return dst
 }
 
+// kindStack records, for each open container of skipValue, whether it is
+// an object (1) or an array (0): bit l-1 of bits for level l <= 64, then
+// deep (only for hostile nesting).
+type kindStack struct {
+	bits  uint64
+	deep  []uint64
+	level int
+}
+
+func (s *kindStack) push(obj bool) {
+	s.level++
+	var bit uint64
+	if obj {
+		bit = 1
+	}
+	if s.level <= 64 {
+		sh := uint(s.level - 1)
+		s.bits = s.bits&^(1<<sh) | bit<<sh
+		return
+	}
+	l := s.level - 65
+	for l>>6 >= len(s.deep) {
+		s.deep = append(s.deep, 0)
+	}
+	sh := uint(l & 63)
+	s.deep[l>>6] = s.deep[l>>6]&^(1<<sh) | bit<<sh
+}
+
+func (s *kindStack) topIsObject() bool {
+	if s.level <= 64 {
+		return s.bits>>uint(s.level-1)&1 == 1
+	}
+	l := s.level - 65
+	return s.deep[l>>6]>>uint(l&63)&1 == 1
+}
+
+// isSpace reports whether c is JSON white space.
+func isSpace(c byte) bool { return c <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t') }
+
+// skipKey scans `"key" :` and the white space after it at b[i].
+func skipKey(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	i, ok := skipString(b, i)
+	if !ok {
+		return i, false
+	}
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	if i >= len(b) || b[i] != ':' {
+		return i, false
+	}
+	i++
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i, true
+}
+
+// keyError reports the failure of skipKey at b[i].
+func (d *decoder) keyError(i int) error {
+	if i < len(d.b) && d.b[i] == '\\' {
+		return d.escapeError(i)
+	}
+	return d.syntaxErrorAt(i, "in or around an object key")
+}
+
 // skipValue validates the JSON value at d.b[d.i] and moves past it. depth
 // is the nesting depth of the container holding the value.
 func (d *decoder) skipValue(depth int) error {
 	b, i := d.b, d.i
-	// kinds records, for each open container, whether it is an object (1)
-	// or an array (0): bit l-1 of kinds for level l <= 64, then deep.
-	var kinds uint64
-	var deep []uint64
-	level := 0
-	isObject := func(l int) bool {
-		if l <= 64 {
-			return kinds>>(l-1)&1 == 1
-		}
-		l -= 65
-		return deep[l>>6]>>(l&63)&1 == 1
-	}
-	push := func(obj bool) {
-		level++
-		var bit uint64
-		if obj {
-			bit = 1
-		}
-		if level <= 64 {
-			kinds = kinds&^(1<<(level-1)) | bit<<(level-1)
-			return
-		}
-		l := level - 65
-		for l>>6 >= len(deep) {
-			deep = append(deep, 0)
-		}
-		deep[l>>6] = deep[l>>6]&^(1<<(l&63)) | bit<<(l&63)
-	}
-	// ws skips JSON white space at i.
-	ws := func() {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-			i++
-		}
-	}
-	fail := func(reason string) error {
-		d.i = i
-		if i >= len(b) {
-			return d.eofError()
-		}
-		return d.syntaxError(reason)
-	}
-	// objectKey scans `"key" :` and the white space after it.
-	objectKey := func() bool {
-		if i >= len(b) || b[i] != '"' {
-			return false
-		}
-		var ok bool
-		if i, ok = skipString(b, i); !ok {
-			return false
-		}
-		ws()
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i++
-		ws()
-		return true
-	}
+	var st kindStack
 	for {
 		// A value starts at i.
 		if i >= len(b) {
-			return fail("")
+			return d.eofError()
 		}
 		switch c := b[i]; {
 		case c == '"':
-			var ok bool
-			if i, ok = skipString(b, i); !ok {
-				return fail("in string literal")
+			j, ok := skipString(b, i)
+			if !ok {
+				return d.stringError(j)
 			}
-		case c == '{':
-			if depth+level+1 > maxDecodeDepth {
+			i = j
+		case c == '{' || c == '[':
+			if depth+st.level+1 > maxDecodeDepth {
 				d.i = i
 				return d.depthError()
 			}
-			push(true)
+			st.push(c == '{')
 			i++
-			ws()
-			if i < len(b) && b[i] == '}' {
+			for i < len(b) && isSpace(b[i]) {
 				i++
-				level--
+			}
+			if i < len(b) && b[i] == c+2 { // '}' or ']'
+				i++
+				st.level--
 				break
 			}
-			if !objectKey() {
-				return fail("looking for an object key")
-			}
-			continue
-		case c == '[':
-			if depth+level+1 > maxDecodeDepth {
-				d.i = i
-				return d.depthError()
-			}
-			push(false)
-			i++
-			ws()
-			if i < len(b) && b[i] == ']' {
-				i++
-				level--
-				break
+			if c == '{' {
+				j, ok := skipKey(b, i)
+				if !ok {
+					return d.keyError(j)
+				}
+				i = j
 			}
 			continue
 		case c == 't':
 			if len(b)-i < 4 || string(b[i:i+4]) != "true" {
-				return fail("in literal true")
+				return d.literalError(i, "true")
 			}
 			i += 4
 		case c == 'f':
 			if len(b)-i < 5 || string(b[i:i+5]) != "false" {
-				return fail("in literal false")
+				return d.literalError(i, "false")
 			}
 			i += 5
 		case c == 'n':
 			if len(b)-i < 4 || string(b[i:i+4]) != "null" {
-				return fail("in literal null")
+				return d.literalError(i, "null")
 			}
 			i += 4
 		case c == '-' || (c >= '0' && c <= '9'):
 			n := numberLen(b[i:])
 			if n == 0 {
-				return fail("in numeric literal")
+				return d.syntaxErrorAt(i, "in numeric literal")
 			}
 			i += n
 		default:
-			return fail("looking for beginning of value")
+			return d.syntaxErrorAt(i, "looking for beginning of value")
 		}
 		// A value ended at i: close containers until one continues.
+	closing:
 		for {
-			if level == 0 {
+			if st.level == 0 {
 				d.i = i
 				return nil
 			}
-			ws()
+			for i < len(b) && isSpace(b[i]) {
+				i++
+			}
 			if i >= len(b) {
-				return fail("")
+				return d.eofError()
 			}
 			c := b[i]
-			if isObject(level) {
-				if c == '}' {
+			if st.topIsObject() {
+				switch c {
+				case '}':
 					i++
-					level--
-					continue
-				}
-				if c == ',' {
-					i++
-					ws()
-					if !objectKey() {
-						return fail("looking for an object key")
+					st.level--
+				case ',':
+					j, ok := skipKey(b, skipSpace(b, i+1))
+					if !ok {
+						return d.keyError(j)
 					}
-					break
+					i = j
+					break closing
+				default:
+					return d.syntaxErrorAt(i, "after object key:value pair")
 				}
-				return fail("after object key:value pair")
-			}
-			if c == ']' {
-				i++
-				level--
 				continue
 			}
-			if c == ',' {
+			switch c {
+			case ']':
 				i++
-				ws()
-				break
+				st.level--
+			case ',':
+				i = skipSpace(b, i+1)
+				break closing
+			default:
+				return d.syntaxErrorAt(i, "after array element")
 			}
-			return fail("after array element")
 		}
 	}
+}
+
+// skipSpace returns the offset of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
 }
 
 // numberLen returns the length of the JSON number at the start of b, or 0
@@ -1299,14 +1395,15 @@ func kindOf(c byte) string {
 	return "a number"
 }
 
-// typeError reports a field whose value at d.b[d.i] has the wrong type. The
-// value is validated first, so that a syntax error is reported as such.
+// typeError reports a field whose value at d.b[d.i] has the wrong type (or
+// is no JSON value at all).
 func (d *decoder) typeError(field, want string) error {
-	start := d.i
-	if err := d.skipValue(maxDecodeDepth - 1); err != nil && d.b[start] != '{' && d.b[start] != '[' {
-		return err
+	c := d.b[d.i]
+	switch {
+	case c == '"' || c == '{' || c == '[' || c == 't' || c == 'f' || c == 'n' || c == '-' || (c >= '0' && c <= '9'):
+		return &DecodeError{Reason: field + ": expected " + want + ", got " + kindOf(c), Input: snippet(d.b, d.i)}
 	}
-	return &DecodeError{Reason: field + ": expected " + want + ", got " + kindOf(d.b[start]), Input: snippet(d.b, start)}
+	return d.invalidValue()
 }
 
 // invalidValue reports a malformed literal at d.b[d.i].

@@ -2,7 +2,7 @@ package bayeux
 
 import (
 	"encoding/json"
-	"strconv"
+	"fmt"
 	"strings"
 )
 
@@ -200,7 +200,7 @@ type MessageError struct {
 
 // String formats the error back into the wire grammar.
 func (e MessageError) String() string {
-	return strconv.Itoa(e.ErrorCode) + ":" + strings.Join(e.ErrorArgs, ",") + ":" + e.ErrorMessage
+	return fmt.Sprintf("%03d", e.ErrorCode) + ":" + strings.Join(e.ErrorArgs, ",") + ":" + e.ErrorMessage
 }
 
 // ParseErrorString parses a Bayeux error string (code:args:message).

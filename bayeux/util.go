@@ -3,7 +3,6 @@ package bayeux
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"time"
@@ -120,5 +119,3 @@ func sleepCtx(done <-chan struct{}, d time.Duration) bool {
 		return true
 	}
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,0 +1,2 @@
+// Package bayeuxtest provides an in-process Bayeux server for tests.
+package bayeuxtest
