@@ -50,6 +50,11 @@ type Client struct {
 	connectID atomic.Pointer[string]
 	// shutdownStarted makes shutdown run once.
 	shutdownStarted atomic.Bool
+	// lost is set when a reply to some other request says the server does
+	// not know the session; cancelConnect ends the held /meta/connect so
+	// that the loop re-handshakes at once.
+	lost          atomic.Bool
+	cancelConnect atomic.Pointer[context.CancelFunc]
 }
 
 // NewClient creates a Client for the Bayeux server at serverAddress (an
@@ -288,6 +293,14 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 			if ctx.Err() != nil {
 				return
 			}
+			if c.lost.Swap(false) {
+				// Another request learnt that the session is gone.
+				c.setState(StateRehandshaking, err)
+				c.sessionLost()
+				act, rehandshake, lastHandshake = actHandshake, true, err
+				failures++
+				continue
+			}
 			if err != nil {
 				var te *TransportError
 				if errors.As(err, &te) && te.Refused {
@@ -488,6 +501,11 @@ func (c *Client) connect(ctx context.Context, first bool) (Message, error) {
 	c.connectID.Store(&id)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	c.cancelConnect.Store(&cancel)
+	defer c.cancelConnect.Store(nil)
+	if c.lost.Load() {
+		cancel()
+	}
 	replies, found, err := c.exchange(cctx, t, []Message{msg}, false)
 	if err != nil {
 		return Message{}, err
@@ -662,6 +680,7 @@ func (c *Client) confirm(ctx context.Context, channel Channel) error {
 			if se.UnknownClient() {
 				// The session was lost; the loop re-handshakes. Try again
 				// in the new session.
+				c.sessionGone(id)
 				c.retryLater(ctx)
 				continue
 			}
@@ -680,6 +699,20 @@ func (c *Client) confirm(ctx context.Context, channel Channel) error {
 				return err
 			}
 		}
+	}
+}
+
+// sessionGone is called when a reply to a request made with clientID says
+// the server does not know the session: the loop is told to re-handshake
+// now instead of waiting for its held /meta/connect.
+func (c *Client) sessionGone(clientID string) {
+	if clientID != c.wire.ClientID() {
+		return // already handled
+	}
+	c.sessionLost()
+	c.lost.Store(true)
+	if cancel := c.cancelConnect.Load(); cancel != nil {
+		(*cancel)()
 	}
 }
 
@@ -780,6 +813,9 @@ func (c *Client) publish(ctx context.Context, channel Channel, data any, call bo
 			return Message{}, fmt.Errorf("%w: publish to %s", ErrNoReply, channel)
 		case !replies[0].Successful:
 			se := NewServerError(ErrPublishDenied, replies[0])
+			if se.UnknownClient() {
+				c.sessionGone(id)
+			}
 			if se.UnknownClient() && attempt == 0 && c.retryLater(ctx) {
 				continue
 			}

@@ -321,6 +321,11 @@ func TestClientRecoversLostSession(t *testing.T) {
 					if !srv.ExpireSession(first) {
 						t.Fatal("session not found")
 					}
+					// The server refuses the publish (unknown client); the
+					// client re-handshakes at once and sends it again.
+					if err := c.Publish(ctx, "/other", "x"); err != nil {
+						t.Fatalf("publish right after the session expired: %v", err)
+					}
 				} else {
 					srv.Restart()
 				}

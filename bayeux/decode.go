@@ -988,12 +988,22 @@ func escapeLen(b []byte, i int) (int, bool) {
 	return 0, false
 }
 
-// SWAR (SIMD within a register) constants: strings are scanned eight bytes
-// at a time.
+// SWAR (SIMD within a register) constants: strings are scanned eight or
+// sixteen bytes at a time.
 const (
 	swarLo = 0x0101010101010101
 	swarHi = 0x8080808080808080
 )
+
+// swarSpecial returns a mask whose lowest set bit (if any) is the high bit
+// of the first byte of x (in memory order) that is '"', '\\' or a control
+// character. Bits above the lowest one may be spurious (borrows), which is
+// why only the lowest one is used.
+func swarSpecial(x uint64) uint64 {
+	q := x ^ ('"' * swarLo)
+	s := x ^ ('\\' * swarLo)
+	return ((x - 0x20*swarLo) &^ x | (q - swarLo) &^ q | (s - swarLo) &^ s) & swarHi
+}
 
 // skipString is scanString without the content checks, for skipValue: it
 // returns the offset after the string at b[i] == '"', or the offset of the
@@ -1001,16 +1011,17 @@ const (
 func skipString(b []byte, i int) (int, bool) {
 	i++
 	for {
-		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			q := x ^ ('"' * swarLo)
-			s := x ^ ('\\' * swarLo)
-			m := ((x - 0x20*swarLo) &^ x) | ((q - swarLo) &^ q) | ((s - swarLo) &^ s)
-			if m &= swarHi; m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
+		for i+16 <= len(b) {
+			mx := swarSpecial(binary.LittleEndian.Uint64(b[i:]))
+			my := swarSpecial(binary.LittleEndian.Uint64(b[i+8:]))
+			if mx|my != 0 {
+				// Without a branch: n is 8 when mx is 0, then my counts.
+				n := bits.TrailingZeros64(mx) >> 3
+				n += bits.TrailingZeros64(my) >> 3 & -(n >> 3)
+				i += n
 				goto special
 			}
-			i += 8
+			i += 16
 		}
 		for i < len(b) && strPlain[b[i]] {
 			i++
@@ -1019,18 +1030,17 @@ func skipString(b []byte, i int) (int, bool) {
 			return i, false
 		}
 	special:
-		switch b[i] {
-		case '"':
+		if b[i] == '"' {
 			return i + 1, true
-		case '\\':
-			n, ok := escapeLen(b, i)
-			if !ok {
-				return i, false
-			}
-			i += n
-		default:
+		}
+		if b[i] != '\\' {
 			return i, false
 		}
+		n, ok := escapeLen(b, i)
+		if !ok {
+			return i, false
+		}
+		i += n
 	}
 }
 
@@ -1187,15 +1197,17 @@ func skipKey(b []byte, i int) (int, bool) {
 	if !ok {
 		return i, false
 	}
-	for i < len(b) && isSpace(b[i]) {
+	if i < len(b) && b[i] == ':' {
+		i++
+	} else {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ':' {
+			return i, false
+		}
 		i++
 	}
-	if i >= len(b) || b[i] != ':' {
-		return i, false
-	}
-	i++
-	for i < len(b) && isSpace(b[i]) {
-		i++
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpace(b, i)
 	}
 	return i, true
 }
@@ -1213,6 +1225,7 @@ func (d *decoder) keyError(i int) error {
 func (d *decoder) skipValue(depth int) error {
 	b, i := d.b, d.i
 	var st kindStack
+values:
 	for {
 		// A value starts at i.
 		if i >= len(b) {
@@ -1226,16 +1239,16 @@ func (d *decoder) skipValue(depth int) error {
 			}
 			i = j
 		case c == '{' || c == '[':
-			if depth+st.level+1 > maxDecodeDepth {
+			if depth+st.level >= maxDecodeDepth {
 				d.i = i
 				return d.depthError()
 			}
 			st.push(c == '{')
 			i++
-			for i < len(b) && isSpace(b[i]) {
-				i++
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpace(b, i)
 			}
-			if i < len(b) && b[i] == c+2 { // '}' or ']'
+			if i < len(b) && b[i] == c+2 { // '}' or ']': empty
 				i++
 				st.level--
 				break
@@ -1248,6 +1261,12 @@ func (d *decoder) skipValue(depth int) error {
 				i = j
 			}
 			continue
+		case c >= '0' && c <= '9' || c == '-':
+			n := numberLen(b[i:])
+			if n == 0 {
+				return d.syntaxErrorAt(i, "in numeric literal")
+			}
+			i += n
 		case c == 't':
 			if len(b)-i < 4 || string(b[i:i+4]) != "true" {
 				return d.literalError(i, "true")
@@ -1263,57 +1282,43 @@ func (d *decoder) skipValue(depth int) error {
 				return d.literalError(i, "null")
 			}
 			i += 4
-		case c == '-' || (c >= '0' && c <= '9'):
-			n := numberLen(b[i:])
-			if n == 0 {
-				return d.syntaxErrorAt(i, "in numeric literal")
-			}
-			i += n
 		default:
 			return d.syntaxErrorAt(i, "looking for beginning of value")
 		}
 		// A value ended at i: close containers until one continues.
-	closing:
-		for {
-			if st.level == 0 {
-				d.i = i
-				return nil
-			}
-			for i < len(b) && isSpace(b[i]) {
-				i++
+		for st.level > 0 {
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpace(b, i)
 			}
 			if i >= len(b) {
 				return d.eofError()
 			}
-			c := b[i]
-			if st.topIsObject() {
-				switch c {
-				case '}':
-					i++
-					st.level--
-				case ',':
-					j, ok := skipKey(b, skipSpace(b, i+1))
+			obj := st.topIsObject()
+			switch c := b[i]; {
+			case c == ',':
+				i++
+				if i < len(b) && b[i] <= ' ' {
+					i = skipSpace(b, i)
+				}
+				if obj {
+					j, ok := skipKey(b, i)
 					if !ok {
 						return d.keyError(j)
 					}
 					i = j
-					break closing
-				default:
-					return d.syntaxErrorAt(i, "after object key:value pair")
 				}
-				continue
-			}
-			switch c {
-			case ']':
+				continue values
+			case c == '}' && obj, c == ']' && !obj:
 				i++
 				st.level--
-			case ',':
-				i = skipSpace(b, i+1)
-				break closing
+			case obj:
+				return d.syntaxErrorAt(i, "after object key:value pair")
 			default:
 				return d.syntaxErrorAt(i, "after array element")
 			}
 		}
+		d.i = i
+		return nil
 	}
 }
 
