@@ -390,6 +390,16 @@ func (c *Client) mergeAdvice(a *Advice) {
 	if a == nil {
 		return
 	}
+	switch a.Reconnect {
+	case "", ReconnectRetry, ReconnectHandshake, ReconnectNone:
+	default:
+		// Unknown advice is reported and treated as "retry" (the
+		// specification's behaviour for a failed connect).
+		c.reportError(&DecodeError{Reason: "unknown reconnect advice", Input: a.Reconnect})
+		cp := *a
+		cp.Reconnect = ReconnectRetry
+		a = &cp
+	}
 	c.mu.Lock()
 	c.advice = c.advice.Merge(a)
 	if len(a.Hosts) > 0 {

@@ -941,3 +941,65 @@ func TestClientWebSocketFallback(t *testing.T) {
 		}
 	})
 }
+
+func TestClientRequestDeadlineAndMalformedReplies(t *testing.T) {
+	leakCheck(t)
+	forEachTransport(t, func(t *testing.T, tc transportCase) {
+		srv := newServer(t, bayeuxtest.WithTimeout(100*time.Millisecond))
+		var mu sync.Mutex
+		var errs []error
+		c := newClient(t, srv, tc, bayeux.WithMaxNetworkDelay(300*time.Millisecond),
+			bayeux.WithErrorHandler(func(err error) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}))
+		connect(t, c)
+		ctx := ctxT(t)
+		col := newCollector()
+		if _, err := c.Subscribe(ctx, "/d", col.handle); err != nil {
+			t.Fatal(err)
+		}
+		// A connect answered far beyond timeout + max network delay fails
+		// on the client's deadline; garbage and unknown advice are typed
+		// errors; the client recovers from all of them.
+		srv.InjectFault(bayeuxtest.Fault{Channel: bayeux.MetaConnect, Transport: tc.want, Delay: 3 * time.Second})
+		srv.InjectFault(bayeuxtest.Fault{Channel: bayeux.MetaConnect, Transport: tc.want, Raw: []byte(`{"not":"bayeux"`)})
+		srv.InjectFault(bayeuxtest.Fault{Channel: bayeux.MetaConnect, Transport: tc.want,
+			Raw: []byte(`[{"channel":"/meta/connect","successful":false,"advice":{"reconnect":"teleport","interval":0}}]`)})
+		if err := srv.WaitFor(ctx, func(s *bayeuxtest.Server) bool { return s.PendingFaults() == 0 }); err != nil {
+			t.Fatal(err)
+		}
+		publishUntil(t, c, "/d", col, 1)
+		mu.Lock()
+		defer mu.Unlock()
+		var deadline, malformed bool
+		for _, err := range errs {
+			deadline = deadline || errors.Is(err, context.DeadlineExceeded)
+			malformed = malformed || errors.Is(err, bayeux.ErrMalformed)
+		}
+		if !deadline || !malformed {
+			t.Errorf("errors reported %v: want a deadline and a malformed-message error", errs)
+		}
+	})
+}
+
+func TestClientNeverSpins(t *testing.T) {
+	leakCheck(t)
+	srv := newServer(t)
+	c := newClient(t, srv, transportCases[0], bayeux.WithBackoff(50*time.Millisecond, 200*time.Millisecond))
+	connect(t, c)
+	srv.InjectFault(bayeuxtest.Fault{Channel: bayeux.MetaConnect, Times: -1, Status: http.StatusInternalServerError})
+	before := srv.Count(bayeux.MetaConnect)
+	time.Sleep(time.Second)
+	n := srv.Count(bayeux.MetaConnect) - before
+	srv.ClearFaults()
+	// Backoff 50, 100, 150, 200, 200... ms: about 7 attempts in a second.
+	// A client that spins makes thousands.
+	if n > 20 {
+		t.Errorf("%d connects in one second of failures: the client does not back off", n)
+	}
+	if c.State() != bayeux.StateUnconnected {
+		t.Errorf("state during failures = %v", c.State())
+	}
+}

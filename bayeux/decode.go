@@ -907,14 +907,6 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
-// strASCII marks the plain bytes below utf8.RuneSelf.
-var strASCII = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // hexVal maps hex digits to their value and other bytes to 0xff.
 var hexVal = func() (t [256]byte) {
 	for i := range t {
@@ -935,28 +927,35 @@ var hexVal = func() (t [256]byte) {
 // its own value (no escapes, valid UTF-8).
 func (d *decoder) scanString() (start, end int, verbatim bool, err error) {
 	b := d.b
-	i := d.i + 1
-	start = i
-	escaped, high := false, false
+	start = d.i + 1
+	i := start
+	escaped := false
+	var high uint64 // ORs the string's bytes: its high bits flag non-ASCII
 	for {
-		// Fast loop over plain ASCII.
-		for i < len(b) && strASCII[b[i]] {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if m := swarSpecial(x); m != 0 {
+				n := bits.TrailingZeros64(m) >> 3
+				high |= x & (1<<(8*n) - 1)
+				i += n
+				goto special
+			}
+			high |= x
+			i += 8
+		}
+		for i < len(b) && strPlain[b[i]] {
+			high |= uint64(b[i])
 			i++
 		}
 		if i >= len(b) {
 			d.i = i
 			return 0, 0, false, d.eofError()
 		}
-		if b[i] >= utf8.RuneSelf {
-			high = true
-			i++
-			continue
-		}
-		switch c := b[i]; c {
+	special:
+		switch b[i] {
 		case '"':
 			d.i = i + 1
-			verbatim = !escaped && (!high || utf8.Valid(b[start:i]))
-			return start, i, verbatim, nil
+			return start, i, !escaped && (high&swarHi == 0 || utf8.Valid(b[start:i])), nil
 		case '\\':
 			n, ok := escapeLen(b, i)
 			if !ok {
