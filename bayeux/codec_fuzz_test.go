@@ -2,6 +2,7 @@ package bayeux
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -96,7 +97,8 @@ var hostileSeeds = []string{
 
 // FuzzDecodeMessages checks the fast decoder against the encoding/json
 // reference: both accept or both reject every input, accepted inputs give
-// the same messages, and the input is never modified. Error texts differ by
+// the same messages, and the input is never modified. It also checks
+// validJSON against json.Valid. Error texts differ by
 // design (both errors are *DecodeError).
 func FuzzDecodeMessages(f *testing.F) {
 	for _, s := range peerReplies {
@@ -114,6 +116,10 @@ func FuzzDecodeMessages(f *testing.F) {
 		checkAgreement(t, "DecodeMessages", orig, got, err, want, werr)
 		if !bytes.Equal(body, orig) {
 			t.Fatalf("decoder modified its input")
+		}
+
+		if got, want := validJSON(body), json.Valid(orig); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", orig, got, want)
 		}
 
 		var m1, m2 Message

@@ -30,7 +30,6 @@ package bayeux
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"math/bits"
 	"strconv"
@@ -120,6 +119,20 @@ func decodeMessage(b []byte, m *Message) error {
 	}
 	*m = tmp
 	return nil
+}
+
+// validJSON reports whether b is one valid JSON value with optional white
+// space around it, as json.Valid does (nesting at most 10000 deep, UTF-8
+// not checked), but several times faster. AppendMessage can use it to
+// check Data.
+func validJSON(b []byte) bool {
+	d := decoder{b: b}
+	d.ws()
+	if d.i >= len(b) || d.skipValue(0) != nil {
+		return false
+	}
+	d.ws()
+	return d.i == len(b)
 }
 
 // decoder scans one payload. It lives on the caller's stack.
@@ -907,6 +920,9 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
+// escSimple marks the bytes that follow '\\' in a two-byte escape.
+var escSimple = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
+
 // hexVal maps hex digits to their value and other bytes to 0xff.
 var hexVal = func() (t [256]byte) {
 	for i := range t {
@@ -933,7 +949,7 @@ func (d *decoder) scanString() (start, end int, verbatim bool, err error) {
 	var high uint64 // ORs the string's bytes: its high bits flag non-ASCII
 	for {
 		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
+			x := load64(b, i)
 			if m := swarSpecial(x); m != 0 {
 				n := bits.TrailingZeros64(m) >> 3
 				high |= x & (1<<(8*n) - 1)
@@ -994,14 +1010,25 @@ const (
 	swarHi = 0x8080808080808080
 )
 
+// load64 returns the eight bytes at b[i:] as a little-endian word (one
+// load once inlined).
+func load64(b []byte, i int) uint64 {
+	b = b[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
 // swarSpecial returns a mask whose lowest set bit (if any) is the high bit
 // of the first byte of x (in memory order) that is '"', '\\' or a control
 // character. Bits above the lowest one may be spurious (borrows), which is
 // why only the lowest one is used.
+//
+// Flipping bit 1 maps '"' (0x22) to 0x20 and the control characters onto
+// themselves, and no other byte below 0x21: one comparison finds both.
 func swarSpecial(x uint64) uint64 {
-	q := x ^ ('"' * swarLo)
+	q := x ^ (0x02 * swarLo)
 	s := x ^ ('\\' * swarLo)
-	return ((x - 0x20*swarLo) &^ x | (q - swarLo) &^ q | (s - swarLo) &^ s) & swarHi
+	return ((q-0x21*swarLo)&^q | (s-swarLo)&^s) & swarHi
 }
 
 // skipString is scanString without the content checks, for skipValue: it
@@ -1011,8 +1038,8 @@ func skipString(b []byte, i int) (int, bool) {
 	i++
 	for {
 		for i+16 <= len(b) {
-			mx := swarSpecial(binary.LittleEndian.Uint64(b[i:]))
-			my := swarSpecial(binary.LittleEndian.Uint64(b[i+8:]))
+			mx := swarSpecial(load64(b, i))
+			my := swarSpecial(load64(b, i+8))
 			if mx|my != 0 {
 				// Without a branch: n is 8 when mx is 0, then my counts.
 				n := bits.TrailingZeros64(mx) >> 3
@@ -1221,71 +1248,129 @@ func (d *decoder) keyError(i int) error {
 
 // skipValue validates the JSON value at d.b[d.i] and moves past it. depth
 // is the nesting depth of the container holding the value.
+//
+// It is the hot loop of the decoder (it validates every event's data), so
+// strings, keys included, are scanned inline, sixteen bytes at a time.
 func (d *decoder) skipValue(depth int) error {
 	b, i := d.b, d.i
 	var st kindStack
-values:
+	key := false // whether the string at i is an object key
 	for {
-		// A value starts at i.
+		// A value (or a key) starts at i.
 		if i >= len(b) {
 			return d.eofError()
 		}
-		switch c := b[i]; {
-		case c == '"':
-			j, ok := skipString(b, i)
-			if !ok {
-				return d.stringError(j)
-			}
-			i = j
-		case c == '{' || c == '[':
-			if depth+st.level >= maxDecodeDepth {
-				d.i = i
-				return d.depthError()
-			}
-			st.push(c == '{')
+		c := b[i]
+		if c == '"' {
 			i++
-			if i < len(b) && b[i] <= ' ' {
-				i = skipSpace(b, i)
-			}
-			if i < len(b) && b[i] == c+2 { // '}' or ']': empty
-				i++
-				st.level--
-				break
-			}
-			if c == '{' {
-				j, ok := skipKey(b, i)
-				if !ok {
-					return d.keyError(j)
+			for {
+				if i+16 <= len(b) {
+					mx := swarSpecial(load64(b, i))
+					my := swarSpecial(load64(b, i+8))
+					if mx|my == 0 {
+						i += 16
+						continue
+					}
+					// Without a branch: n is 8 when mx is 0, then my counts.
+					n := bits.TrailingZeros64(mx) >> 3
+					n += bits.TrailingZeros64(my) >> 3 & -(n >> 3)
+					i += n
+				} else {
+					for i < len(b) && strPlain[b[i]] {
+						i++
+					}
+					if i >= len(b) {
+						return d.eofError()
+					}
 				}
-				i = j
+				if b[i] == '"' {
+					i++
+					break
+				}
+				if b[i] != '\\' {
+					return d.syntaxErrorAt(i, "control character in string")
+				}
+				if i+1 < len(b) && escSimple[b[i+1]] {
+					i += 2
+					continue
+				}
+				n, ok := escapeLen(b, i)
+				if !ok {
+					return d.escapeError(i)
+				}
+				i += n
 			}
-			continue
-		case c >= '0' && c <= '9' || c == '-':
-			n := numberLen(b[i:])
-			if n == 0 {
-				return d.syntaxErrorAt(i, "in numeric literal")
+			if key {
+				if i < len(b) && b[i] == ':' {
+					i++
+				} else {
+					i = skipSpace(b, i)
+					if i >= len(b) {
+						return d.eofError()
+					}
+					if b[i] != ':' {
+						return d.syntaxErrorAt(i, "after object key")
+					}
+					i++
+				}
+				if i < len(b) && b[i] <= ' ' {
+					i = skipSpace(b, i)
+				}
+				key = false
+				continue
 			}
-			i += n
-		case c == 't':
-			if len(b)-i < 4 || string(b[i:i+4]) != "true" {
-				return d.literalError(i, "true")
+		} else if key {
+			return d.syntaxErrorAt(i, "looking for beginning of object key string")
+		} else {
+			switch {
+			case c == '{' || c == '[':
+				if depth+st.level >= maxDecodeDepth {
+					d.i = i
+					return d.depthError()
+				}
+				st.push(c == '{')
+				i++
+				if i < len(b) && b[i] <= ' ' {
+					i = skipSpace(b, i)
+				}
+				if i < len(b) && b[i] == c+2 { // '}' or ']': empty
+					i++
+					st.level--
+					break
+				}
+				key = c == '{'
+				continue
+			case c >= '0' && c <= '9' || c == '-':
+				n := numberLen(b[i:])
+				if n == 0 {
+					return d.syntaxErrorAt(i, "in numeric literal")
+				}
+				i += n
+			case c == 't':
+				if len(b)-i < 4 || string(b[i:i+4]) != "true" {
+					return d.literalError(i, "true")
+				}
+				i += 4
+			case c == 'f':
+				if len(b)-i < 5 || string(b[i:i+5]) != "false" {
+					return d.literalError(i, "false")
+				}
+				i += 5
+			case c == 'n':
+				if len(b)-i < 4 || string(b[i:i+4]) != "null" {
+					return d.literalError(i, "null")
+				}
+				i += 4
+			default:
+				return d.syntaxErrorAt(i, "looking for beginning of value")
 			}
-			i += 4
-		case c == 'f':
-			if len(b)-i < 5 || string(b[i:i+5]) != "false" {
-				return d.literalError(i, "false")
-			}
-			i += 5
-		case c == 'n':
-			if len(b)-i < 4 || string(b[i:i+4]) != "null" {
-				return d.literalError(i, "null")
-			}
-			i += 4
-		default:
-			return d.syntaxErrorAt(i, "looking for beginning of value")
 		}
 		// A value ended at i: close containers until one continues.
-		for st.level > 0 {
+		for {
+			if st.level == 0 {
+				d.i = i
+				return nil
+			}
 			if i < len(b) && b[i] <= ' ' {
 				i = skipSpace(b, i)
 			}
@@ -1293,31 +1378,25 @@ values:
 				return d.eofError()
 			}
 			obj := st.topIsObject()
-			switch c := b[i]; {
-			case c == ',':
+			c := b[i]
+			if c == ',' {
 				i++
 				if i < len(b) && b[i] <= ' ' {
 					i = skipSpace(b, i)
 				}
-				if obj {
-					j, ok := skipKey(b, i)
-					if !ok {
-						return d.keyError(j)
-					}
-					i = j
-				}
-				continue values
-			case c == '}' && obj, c == ']' && !obj:
+				key = obj
+				break
+			}
+			if c == '}' && obj || c == ']' && !obj {
 				i++
 				st.level--
-			case obj:
-				return d.syntaxErrorAt(i, "after object key:value pair")
-			default:
-				return d.syntaxErrorAt(i, "after array element")
+				continue
 			}
+			if obj {
+				return d.syntaxErrorAt(i, "after object key:value pair")
+			}
+			return d.syntaxErrorAt(i, "after array element")
 		}
-		d.i = i
-		return nil
 	}
 }
 

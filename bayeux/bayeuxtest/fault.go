@@ -36,8 +36,12 @@ type Fault struct {
 	// server is closed or the client goes away.
 	Delay time.Duration
 	// Tear closes the connection without any response: HTTP requests are
-	// hijacked and their connection closed; a websocket is closed without a
-	// close frame.
+	// hijacked and their connection closed (where hijacking is impossible,
+	// as through Handler with a recorder, 503 is answered instead); a
+	// websocket is closed without a close frame. Note that Go's
+	// http.Transport retries an idempotent request (a callback-polling GET)
+	// once by itself when a reused connection is torn; use Times: 2 to tear
+	// both attempts.
 	Tear bool
 	// Status answers an HTTP request with this status code and a short
 	// text/plain body instead of a Bayeux reply (codes outside 200..599

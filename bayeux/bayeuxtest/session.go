@@ -87,7 +87,7 @@ func (s *Server) advice() *bayeux.Advice {
 	return a
 }
 
-// handshakeAdvice returns advice {reconnect, interval:0}.
+// reconnectAdvice returns advice {reconnect, interval:0} (and hosts).
 func (s *Server) reconnectAdvice(reconnect string) *bayeux.Advice {
 	a := &bayeux.Advice{Reconnect: reconnect, Hosts: s.hosts()}
 	a.SetInterval(0)

@@ -1,0 +1,58 @@
+package longpoll_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+
+	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/transport/longpoll"
+)
+
+func Example() {
+	t := longpoll.New(longpoll.WithHeader("Authorization", "Bearer token"))
+	fmt.Println(t.Name())
+	// A client is told to use it with
+	//
+	//	bayeux.NewClient(url, bayeux.WithTransports(t))
+	//
+	// Output: long-polling
+}
+
+// RoundTrip can be called directly: here against a tiny server that
+// answers every handshake the same way.
+func ExampleTransport_RoundTrip() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fmt.Printf("%s %s\n%s\n", r.Method, r.Header.Get("Content-Type"), body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `[{"id":"1","channel":"/meta/handshake","successful":true,"version":"1.0",`+
+			`"supportedConnectionTypes":["long-polling"],"clientId":"abc123","advice":{"reconnect":"retry","interval":0,"timeout":30000}}]`)
+	}))
+	defer srv.Close()
+
+	t := longpoll.New()
+	jar, _ := cookiejar.New(nil)
+	if err := t.Init(bayeux.TransportConfig{HTTPClient: srv.Client(), Jar: jar, Logger: slog.Default()}); err != nil {
+		panic(err)
+	}
+	defer t.Close()
+
+	replies, err := t.RoundTrip(context.Background(), srv.URL, []bayeux.Message{{
+		ID: "1", Channel: bayeux.MetaHandshake, Version: "1.0",
+		SupportedConnectionTypes: []string{"long-polling"},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	r := replies[0]
+	fmt.Println(r.Channel, r.Successful, r.ClientID, r.Advice.Reconnect, r.Advice.Timeout)
+	// Output:
+	// POST application/json;charset=UTF-8
+	// [{"id":"1","channel":"/meta/handshake","version":"1.0","supportedConnectionTypes":["long-polling"]}]
+	// /meta/handshake true abc123 retry 30000
+}

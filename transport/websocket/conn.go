@@ -1,0 +1,427 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bayeux-go/sdk/bayeux"
+	gws "github.com/gorilla/websocket"
+)
+
+// conn is one websocket connection and the requests awaiting replies on
+// it. It has one reader goroutine (readLoop), which decodes frames and
+// dispatches their messages, and one keep-alive goroutine; writes are
+// serialized by wsem.
+type conn struct {
+	t   *Transport
+	ws  *gws.Conn
+	url string // the URL RoundTrip was given
+	// compressed is true when permessage-deflate was negotiated.
+	compressed bool
+
+	wsem       chan struct{} // one data writer at a time
+	done       chan struct{} // closed when the connection is torn
+	readerDone chan struct{} // closed when readLoop returns
+
+	// activity counts frames and reads, so that the keep-alive can tell
+	// whether anything arrived since its ping.
+	activity atomic.Uint64
+
+	// torn is set (before anything else) when the connection fails, so that
+	// no new request picks it.
+	torn atomic.Bool
+
+	mu      sync.Mutex
+	pending map[string]*call // message id -> request awaiting its reply
+	err     error            // why the connection was torn; set once
+
+	// Reader state, used by readLoop only.
+	scratch [smallFrame]byte
+	hint    int // capacity for the next large frame
+}
+
+// call is a RoundTrip waiting for the replies of its batch. Its fields are
+// guarded by conn.mu.
+type call struct {
+	remaining int              // replies still expected
+	replies   []bayeux.Message // replies received, in arrival order
+	finished  bool             // all replies arrived, or failed, or abandoned
+	err       error            // set when the connection failed the call
+	done      chan struct{}    // closed when finished by the reader or a tear
+}
+
+func newConn(t *Transport, ws *gws.Conn, rawURL string) *conn {
+	c := &conn{
+		t:          t,
+		ws:         ws,
+		url:        rawURL,
+		wsem:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		pending:    make(map[string]*call),
+	}
+	ws.SetReadLimit(t.o.maxMessageBytes)
+	ws.SetPongHandler(func(string) error {
+		c.activity.Add(1)
+		return nil
+	})
+	ws.SetPingHandler(func(data string) error {
+		c.activity.Add(1)
+		err := ws.WriteControl(gws.PongMessage, []byte(data), time.Now().Add(t.o.writeTimeout))
+		if err == nil || errors.Is(err, gws.ErrCloseSent) {
+			return nil
+		}
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The keep-alive and the writers notice a stuck connection.
+			return nil
+		}
+		return err
+	})
+	return c
+}
+
+// register records the ids of msgs as awaiting replies. It returns a nil
+// call when no message has an id.
+func (c *conn) register(msgs []bayeux.Message, nIDs int) (*call, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return nil, c.err
+	}
+	if nIDs == 0 {
+		return nil, nil
+	}
+	for i := range msgs {
+		if id := msgs[i].ID; id != "" && c.pending[id] != nil {
+			return nil, fmt.Errorf("%w: %q", ErrDuplicateID, id)
+		}
+	}
+	cl := &call{remaining: nIDs, replies: make([]bayeux.Message, 0, nIDs), done: make(chan struct{})}
+	for i := range msgs {
+		if id := msgs[i].ID; id != "" {
+			c.pending[id] = cl
+		}
+	}
+	return cl, nil
+}
+
+// abandon forgets the ids of a call that gives up waiting, so that its
+// late replies go to Receive. It reports whether the call had in fact
+// finished (successfully or not) before being abandoned.
+func (c *conn) abandon(cl *call, msgs []bayeux.Message) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl.finished {
+		return true
+	}
+	cl.finished = true
+	for i := range msgs {
+		if id := msgs[i].ID; id != "" && c.pending[id] == cl {
+			delete(c.pending, id)
+		}
+	}
+	return false
+}
+
+// write sends one data frame. Writers take turns; each write is bounded by
+// the write timeout and by ctx. A failed write leaves the connection in an
+// unknown state, so it tears it.
+func (c *conn) write(ctx context.Context, frame []byte) error {
+	select {
+	case c.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return c.t.ctxError(ctx.Err())
+	case <-c.done:
+		return c.tornErr()
+	}
+	defer func() { <-c.wsem }()
+	if err := c.tornErr(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(c.t.o.writeTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := c.ws.SetWriteDeadline(deadline); err != nil {
+		c.tear(transportError(err))
+		return c.tornErr()
+	}
+	// A cancellation (rather than a deadline) interrupts a blocked write
+	// through the network connection's deadline.
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { _ = c.ws.NetConn().SetWriteDeadline(time.Now()) })
+	}
+	err := c.ws.WriteMessage(gws.TextMessage, frame)
+	if stop != nil {
+		stop()
+	}
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = fmt.Errorf("%w (%w)", ctxErr, err)
+		}
+		c.tear(transportError(fmt.Errorf("websocket write: %w", err)))
+		return c.tornErr()
+	}
+	return nil
+}
+
+// wait waits for the replies of cl.
+func (c *conn) wait(ctx context.Context, cl *call, msgs []bayeux.Message) ([]bayeux.Message, error) {
+	var timeout <-chan time.Time
+	if d := c.t.o.messageTimeout; d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	var failure error
+	select {
+	case <-cl.done:
+	case <-ctx.Done():
+		failure = c.t.ctxError(ctx.Err())
+	case <-timeout:
+		failure = transportError(ErrMessageTimeout)
+	}
+	if failure != nil && !c.abandon(cl, msgs) {
+		if errors.Is(failure, ErrMessageTimeout) {
+			c.tear(failure)
+		}
+		c.mu.Lock()
+		partial := cl.replies
+		c.mu.Unlock()
+		// Replies that did arrive are late replies now.
+		c.t.deliver(partial)
+		return nil, failure
+	}
+	c.mu.Lock()
+	replies, err := cl.replies, cl.err
+	c.mu.Unlock()
+	if err != nil {
+		c.t.deliver(replies)
+		return nil, err
+	}
+	return replies, nil
+}
+
+// tornErr returns why the connection was torn, or nil.
+func (c *conn) tornErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// fail records err as the reason the connection ends (the first reason
+// wins), detaches the connection from the transport and fails every call
+// awaiting replies with err, in that order, so that a RoundTrip woken by
+// the failure finds the connection gone. It does not close the network
+// connection. It reports whether this call was the first.
+func (c *conn) fail(err error) bool {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return false
+	}
+	c.err = err
+	c.torn.Store(true)
+	var failed []*call
+	for _, cl := range c.pending {
+		if !cl.finished {
+			cl.finished = true
+			cl.err = err
+			failed = append(failed, cl)
+		}
+	}
+	clear(c.pending)
+	c.mu.Unlock()
+	c.t.mu.Lock()
+	if c.t.conn == c {
+		c.t.conn = nil
+	}
+	c.t.mu.Unlock()
+	close(c.done)
+	for _, cl := range failed {
+		close(cl.done)
+	}
+	return true
+}
+
+// tear fails the connection with err and closes it.
+func (c *conn) tear(err error) {
+	if c.fail(err) {
+		c.t.logger.Debug("bayeux websocket connection torn", "client", c.t.cfg.ClientName, "url", c.url, "error", err)
+	}
+	c.ws.Close()
+}
+
+// close ends the connection for Close: calls fail with bayeux.ErrClosed, a
+// close frame (1000) is sent, and the server gets a moment to answer it
+// before the network connection is closed.
+func (c *conn) close() {
+	c.fail(bayeux.ErrClosed)
+	msg := gws.FormatCloseMessage(gws.CloseNormalClosure, "")
+	if c.ws.WriteControl(gws.CloseMessage, msg, time.Now().Add(min(c.t.o.writeTimeout, closeGrace))) == nil {
+		timer := time.NewTimer(closeGrace)
+		select {
+		case <-c.readerDone:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	c.ws.Close()
+}
+
+// smallFrame is the size of the reader's scratch buffer: frames that fit
+// are copied out of it into a buffer of their exact size.
+const smallFrame = 4096
+
+// readLoop reads frames until the connection fails.
+func (c *conn) readLoop() {
+	defer c.t.wg.Done()
+	defer close(c.readerDone)
+	for {
+		_, r, err := c.ws.NextReader()
+		if err != nil {
+			c.tear(c.readError(err))
+			return
+		}
+		c.activity.Add(1)
+		frame, err := c.readFrame(r)
+		if err != nil {
+			c.tear(c.readError(err))
+			return
+		}
+		if err := c.handleFrame(frame); err != nil {
+			c.tear(err)
+			return
+		}
+	}
+}
+
+// readError maps a read failure to the error that tears the connection.
+func (c *conn) readError(err error) error {
+	if errors.Is(err, gws.ErrReadLimit) {
+		return transportError(fmt.Errorf("%w: a websocket message exceeds %d bytes (%w)",
+			bayeux.ErrTooLarge, c.t.o.maxMessageBytes, err))
+	}
+	return transportError(fmt.Errorf("websocket read: %w", err))
+}
+
+// readFrame reads the rest of a message into a new buffer, which is handed
+// to the decoder and never reused (decoded messages alias it). A small
+// message goes through the scratch buffer and is copied into a buffer of
+// its size; a large one is read in place into a buffer sized after the
+// previous large message.
+func (c *conn) readFrame(r io.Reader) ([]byte, error) {
+	n := 0
+	for n < len(c.scratch) {
+		k, err := r.Read(c.scratch[n:])
+		n += k
+		if err == io.EOF {
+			return slices.Clone(c.scratch[:n]), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	limit := int(min(c.t.o.maxMessageBytes, 1<<30)) + 1
+	buf := make([]byte, n, min(max(c.hint, 4*smallFrame), limit))
+	copy(buf, c.scratch[:n])
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		c.activity.Add(1)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	c.hint = min(len(buf)+len(buf)/8+1024, limit)
+	return buf, nil
+}
+
+// handleFrame decodes a frame and dispatches its messages: a reply to a
+// pending request completes it; every other message (events, replies
+// nobody waits for) goes to Receive. Runs of consecutive non-replies are
+// passed to Receive as they stand in the frame, so that the order of the
+// frame is kept. A malformed frame returns the error that tears the
+// connection.
+func (c *conn) handleFrame(frame []byte) error {
+	msgs, err := bayeux.DecodeMessages(frame)
+	if err != nil {
+		return transportError(err)
+	}
+	start := 0
+	for i := range msgs {
+		m := &msgs[i]
+		if m.ID == "" || !(m.HasSuccessful() || m.IsMeta()) {
+			continue
+		}
+		c.mu.Lock()
+		cl := c.pending[m.ID]
+		complete := false
+		if cl != nil {
+			delete(c.pending, m.ID)
+			cl.replies = append(cl.replies, *m)
+			cl.remaining--
+			if cl.remaining == 0 {
+				cl.finished = true
+				complete = true
+			}
+		}
+		c.mu.Unlock()
+		if cl == nil {
+			continue
+		}
+		c.t.deliver(msgs[start:i:i])
+		start = i + 1
+		if complete {
+			close(cl.done)
+		}
+	}
+	c.t.deliver(msgs[start:len(msgs):len(msgs)])
+	return nil
+}
+
+// keepAlive pings the server every ping interval and tears the connection
+// when nothing arrives within the pong timeout after a ping.
+func (c *conn) keepAlive() {
+	defer c.t.wg.Done()
+	interval, timeout := c.t.o.pingInterval, c.t.o.pongTimeout
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-timer.C:
+		}
+		seen := c.activity.Load()
+		if err := c.ws.WriteControl(gws.PingMessage, nil, time.Now().Add(c.t.o.writeTimeout)); err != nil {
+			c.tear(transportError(fmt.Errorf("websocket ping: %w", err)))
+			return
+		}
+		timer.Reset(timeout)
+		select {
+		case <-c.done:
+			return
+		case <-timer.C:
+		}
+		if c.activity.Load() == seen {
+			c.tear(transportError(fmt.Errorf("%w (nothing received %v after a ping)", ErrPongTimeout, timeout)))
+			return
+		}
+		timer.Reset(max(interval-timeout, 0))
+	}
+}

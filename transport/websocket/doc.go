@@ -1,0 +1,37 @@
+// Package websocket is the websocket transport of the Go Bayeux SDK
+// ("websocket" in supportedConnectionTypes), built on
+// github.com/gorilla/websocket.
+//
+// One websocket connection carries every message of a session. It is
+// opened lazily by the first RoundTrip (an http:// URL becomes ws://,
+// https:// becomes wss://), sending the session's cookies and storing the
+// cookies of the upgrade response in the client's jar. Every batch is one
+// text frame holding a JSON array; RoundTrip returns when each message of
+// the batch that has an id has its reply, matched by id, so a held
+// /meta/connect and a publish share the connection without waiting for
+// each other. Everything else the server pushes (events, late replies) is
+// handed to the client through TransportConfig.Receive.
+//
+// The transport pings the server (WithPingInterval, 20 s by default) and
+// declares the connection dead when nothing comes back within the pong
+// timeout (WithPongTimeout, 10 s). A dead, closed, failing or misbehaving
+// connection (malformed frame, frame over WithMaxMessageBytes) is torn:
+// every RoundTrip waiting on it fails with a *bayeux.TransportError and
+// the next RoundTrip dials again. An upgrade the server answers without
+// 101 fails with a *bayeux.TransportError whose Refused field is set and
+// whose StatusCode is the server's status, so that the client can fall
+// back to long-polling.
+//
+// The transport is not registered as a default: give it to the client,
+// usually ahead of long-polling so that the client falls back when the
+// server has no websocket:
+//
+//	c, err := bayeux.NewClient(url, bayeux.WithTransports(
+//		websocket.New(websocket.WithHeader("Authorization", "Bearer "+token)),
+//		longpoll.New(),
+//	))
+//
+// TLS: WithTLSConfig, else the TLS configuration (and proxy) of the
+// client's *http.Transport, else WithDialer for full control of the
+// gorilla Dialer. WithCompression negotiates permessage-deflate.
+package websocket
