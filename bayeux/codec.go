@@ -12,7 +12,7 @@ import (
 // fields alias body, which must not be modified afterwards. Malformed input
 // returns a *DecodeError (errors.Is(err, ErrMalformed)); it never panics.
 func DecodeMessages(body []byte) ([]Message, error) {
-	return decodeMessagesStd(body)
+	return decodeMessages(body)
 }
 
 // EncodeMessages encodes msgs as a JSON array, the form every transport
@@ -44,7 +44,7 @@ func (m Message) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes one message object.
 func (m *Message) UnmarshalJSON(b []byte) error {
-	return decodeMessageStd(b, m)
+	return decodeMessage(b, m)
 }
 
 // AppendMessage appends the JSON encoding of m to dst. Fields are written in

@@ -1,6 +1,7 @@
 package bayeux
 
 import (
+	"encoding/json"
 	"runtime"
 	"strconv"
 	"testing"
@@ -139,4 +140,27 @@ func BenchmarkAppendMessages(b *testing.B) {
 		}
 	}
 	reportPerMessage(b, mallocs)
+}
+
+// BenchmarkValidData compares validJSON with json.Valid on the data of the
+// 500 events (AppendMessage checks Data with json.Valid before writing it).
+func BenchmarkValidData(b *testing.B) {
+	msgs := codecBenchMessages(b)
+	for _, v := range []struct {
+		name  string
+		valid func([]byte) bool
+	}{{"validJSON", validJSON}, {"json.Valid", json.Valid}} {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			mallocs := mallocCount()
+			for i := 0; i < b.N; i++ {
+				for j := range msgs {
+					if len(msgs[j].Data) > 0 && !v.valid(msgs[j].Data) {
+						b.Fatalf("message %d: invalid data", j)
+					}
+				}
+			}
+			reportPerMessage(b, mallocs)
+		})
+	}
 }

@@ -162,20 +162,12 @@ func (d *decoder) messageArray() ([]Message, error) {
 		sp = new([]Message)
 	}
 	s := (*sp)[:0]
-	fail := func(err error) ([]Message, error) {
-		clear(s[:cap(s)])
-		if cap(s) <= maxPooledMessages {
-			*sp = s[:0]
-			putScratch(sp)
-		}
-		return nil, err
-	}
 	for {
 		if d.i >= len(d.b) {
-			return fail(d.eofError())
+			return failScratch(sp, s, d.eofError())
 		}
 		if d.b[d.i] != '{' {
-			return fail(d.elementError())
+			return failScratch(sp, s, d.elementError())
 		}
 		// A scratch is zero beyond its length: extend it without writing
 		// a zero Message.
@@ -185,11 +177,11 @@ func (d *decoder) messageArray() ([]Message, error) {
 			s = append(s, Message{})
 		}
 		if err := d.message(&s[len(s)-1], 2); err != nil {
-			return fail(err)
+			return failScratch(sp, s, err)
 		}
 		d.ws()
 		if d.i >= len(d.b) {
-			return fail(d.eofError())
+			return failScratch(sp, s, d.eofError())
 		}
 		c := d.b[d.i]
 		d.i++
@@ -201,10 +193,10 @@ func (d *decoder) messageArray() ([]Message, error) {
 			break
 		}
 		d.i--
-		return fail(d.syntaxError("after an array element"))
+		return failScratch(sp, s, d.syntaxError("after an array element"))
 	}
 	if d.i != len(d.b) {
-		return fail(d.syntaxError("after the top-level array"))
+		return failScratch(sp, s, d.syntaxError("after the top-level array"))
 	}
 	if cap(s) > maxPooledMessages {
 		// Too big to keep: the scratch itself is the result (its spare
@@ -217,6 +209,17 @@ func (d *decoder) messageArray() ([]Message, error) {
 	*sp = s[:0]
 	putScratch(sp)
 	return out, nil
+}
+
+// failScratch clears the scratch s (possibly grown from *sp), offers it
+// for reuse and returns err.
+func failScratch(sp *[]Message, s []Message, err error) ([]Message, error) {
+	clear(s[:cap(s)])
+	if cap(s) <= maxPooledMessages {
+		*sp = s[:0]
+		putScratch(sp)
+	}
+	return nil, err
 }
 
 // elementError reports an array element that is not an object: a syntax
@@ -1031,57 +1034,6 @@ func swarSpecial(x uint64) uint64 {
 	return ((q-0x21*swarLo)&^q | (s-swarLo)&^s) & swarHi
 }
 
-// skipString is scanString without the content checks, for skipValue: it
-// returns the offset after the string at b[i] == '"', or the offset of the
-// failure.
-func skipString(b []byte, i int) (int, bool) {
-	i++
-	for {
-		for i+16 <= len(b) {
-			mx := swarSpecial(load64(b, i))
-			my := swarSpecial(load64(b, i+8))
-			if mx|my != 0 {
-				// Without a branch: n is 8 when mx is 0, then my counts.
-				n := bits.TrailingZeros64(mx) >> 3
-				n += bits.TrailingZeros64(my) >> 3 & -(n >> 3)
-				i += n
-				goto special
-			}
-			i += 16
-		}
-		for i < len(b) && strPlain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			return i, false
-		}
-	special:
-		if b[i] == '"' {
-			return i + 1, true
-		}
-		if b[i] != '\\' {
-			return i, false
-		}
-		n, ok := escapeLen(b, i)
-		if !ok {
-			return i, false
-		}
-		i += n
-	}
-}
-
-// stringError reports the failure of skipString at b[i]: the end of the
-// input, a bad escape or a control character.
-func (d *decoder) stringError(i int) error {
-	if i >= len(d.b) {
-		return d.eofError()
-	}
-	if d.b[i] == '\\' {
-		return d.escapeError(i)
-	}
-	return d.syntaxErrorAt(i, "control character in string")
-}
-
 // escapeError reports an invalid escape at b[i] == '\\', or the end of the
 // input in the middle of a valid one.
 func (d *decoder) escapeError(i int) error {
@@ -1213,38 +1165,6 @@ func (s *kindStack) topIsObject() bool {
 
 // isSpace reports whether c is JSON white space.
 func isSpace(c byte) bool { return c <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t') }
-
-// skipKey scans `"key" :` and the white space after it at b[i].
-func skipKey(b []byte, i int) (int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return i, false
-	}
-	i, ok := skipString(b, i)
-	if !ok {
-		return i, false
-	}
-	if i < len(b) && b[i] == ':' {
-		i++
-	} else {
-		i = skipSpace(b, i)
-		if i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		i++
-	}
-	if i < len(b) && b[i] <= ' ' {
-		i = skipSpace(b, i)
-	}
-	return i, true
-}
-
-// keyError reports the failure of skipKey at b[i].
-func (d *decoder) keyError(i int) error {
-	if i < len(d.b) && d.b[i] == '\\' {
-		return d.escapeError(i)
-	}
-	return d.syntaxErrorAt(i, "in or around an object key")
-}
 
 // skipValue validates the JSON value at d.b[d.i] and moves past it. depth
 // is the nesting depth of the container holding the value.

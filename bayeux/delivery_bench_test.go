@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -43,8 +44,10 @@ func cannedServer(b *testing.B, batch int) *httptest.Server {
 		case bayeux.MetaHandshake:
 			fmt.Fprintf(w, `[{"id":%q,"channel":"/meta/handshake","successful":true,"version":"1.0","clientId":"bench1","supportedConnectionTypes":["long-polling"],"advice":{"reconnect":"retry","interval":0,"timeout":30000}}]`, m.ID)
 		case bayeux.MetaConnect:
-			out := append(append([]byte(nil), events...), fmt.Sprintf(`{"id":%q,"channel":"/meta/connect","successful":true}]`, m.ID)...)
-			_, _ = w.Write(out)
+			tail := fmt.Sprintf(`{"id":%q,"channel":"/meta/connect","successful":true}]`, m.ID)
+			w.Header().Set("Content-Length", strconv.Itoa(len(events)+len(tail)))
+			_, _ = w.Write(events)
+			_, _ = io.WriteString(w, tail)
 		default:
 			reply := m
 			reply.Data, reply.ClientID = nil, ""

@@ -20,13 +20,25 @@ type Subscription struct {
 	// local subscriptions (AddListener) never talk to the server.
 	local bool
 
-	q        chan Message
+	// mu guards buf, head and spare: the queue of messages not yet
+	// handed to the handler (buf[head:]), at most size long. The dispatch
+	// goroutine takes the whole queue at once, so a burst of messages
+	// costs one wake-up, not one per message.
+	mu    sync.Mutex
+	buf   []Message
+	head  int
+	spare []Message
+	size  int
+	ready chan struct{} // signalled (non-blocking) when buf becomes non-empty
+	space chan struct{} // signalled when the queue is drained (OverflowBlock)
+
 	quit     chan struct{} // closed to stop delivery now (Unsubscribe)
 	quitOnce sync.Once
 	drain    chan struct{} // closed to finish the queue and stop (Disconnect)
 	drainOne sync.Once
 	exited   chan struct{} // closed when the dispatch goroutine is gone
 	gid      atomic.Uint64 // dispatch goroutine id
+	stopped  atomic.Bool   // quit was closed
 
 	dropped   atomic.Uint64
 	delivered atomic.Uint64
@@ -45,9 +57,9 @@ func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 func (s *Subscription) Delivered() uint64 { return s.delivered.Load() }
 
 func newSubscription(c *Client, ch Channel, handler func(Message), local bool, size int) *Subscription {
-	return &Subscription{c: c, channel: ch, handler: handler, local: local,
-		q: make(chan Message, size), quit: make(chan struct{}), drain: make(chan struct{}),
-		exited: make(chan struct{})}
+	return &Subscription{c: c, channel: ch, handler: handler, local: local, size: size,
+		ready: make(chan struct{}, 1), space: make(chan struct{}, 1),
+		quit: make(chan struct{}), drain: make(chan struct{}), exited: make(chan struct{})}
 }
 
 func (s *Subscription) start() {
@@ -59,6 +71,27 @@ func (s *Subscription) start() {
 	go s.run()
 }
 
+// take removes and returns every queued message; the slice is only valid
+// until the next take.
+func (s *Subscription) take() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.buf[s.head:]
+	if len(out) == 0 {
+		return nil
+	}
+	// Swap buffers: the returned one is reused after the caller is done
+	// with it (at the next take).
+	clear(s.spare)
+	s.buf, s.spare = s.spare[:0], s.buf
+	s.head = 0
+	select {
+	case s.space <- struct{}{}:
+	default:
+	}
+	return out
+}
+
 // run is the dispatch goroutine: it calls the handler for each queued
 // message, in order, outside every lock of the client.
 func (s *Subscription) run() {
@@ -66,22 +99,28 @@ func (s *Subscription) run() {
 	defer close(s.exited)
 	s.gid.Store(goid())
 	for {
+		for batch := s.take(); len(batch) > 0; batch = s.take() {
+			for i := range batch {
+				if s.stopped.Load() {
+					return
+				}
+				s.call(batch[i])
+			}
+		}
 		select {
 		case <-s.quit:
 			return
-		case m := <-s.q:
-			s.call(m)
+		case <-s.ready:
 		case <-s.drain:
-			for {
-				select {
-				case <-s.quit:
-					return
-				case m := <-s.q:
-					s.call(m)
-				default:
-					return
+			for batch := s.take(); len(batch) > 0; batch = s.take() {
+				for i := range batch {
+					if s.stopped.Load() {
+						return
+					}
+					s.call(batch[i])
 				}
 			}
+			return
 		}
 	}
 }
@@ -98,26 +137,59 @@ func (s *Subscription) call(m Message) {
 
 // enqueue hands m to the subscription following the overflow policy.
 func (s *Subscription) enqueue(m *Message, policy Overflow) {
-	select {
-	case <-s.quit:
-		return
-	default:
-	}
-	select {
-	case s.q <- *m:
-		return
-	default:
-	}
-	if policy == OverflowBlock {
-		select {
-		case s.q <- *m:
-		case <-s.quit:
-		case <-s.c.quit:
+	for {
+		if s.stopped.Load() {
+			return
 		}
-		return
+		s.mu.Lock()
+		if n := len(s.buf) - s.head; n < s.size {
+			if s.buf == nil {
+				s.buf = make([]Message, 0, min(s.size, 64))
+			}
+			s.buf = append(s.buf, *m)
+			s.mu.Unlock()
+			if n == 0 {
+				select {
+				case s.ready <- struct{}{}:
+				default:
+				}
+			}
+			return
+		}
+		s.mu.Unlock()
+		if policy != OverflowBlock {
+			s.dropped.Add(1)
+			s.c.reportError(&DroppedMessageError{Subscription: s.channel, Message: *m})
+			return
+		}
+		select {
+		case <-s.space:
+		case <-s.quit:
+			return
+		case <-s.c.quit:
+			return
+		}
 	}
-	s.dropped.Add(1)
-	s.c.reportError(&DroppedMessageError{Subscription: s.channel, Message: *m})
+}
+
+// pop removes the first queued message (pull mode).
+func (s *Subscription) pop() (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head == len(s.buf) {
+		return Message{}, false
+	}
+	m := s.buf[s.head]
+	s.buf[s.head] = Message{}
+	s.head++
+	if s.head == len(s.buf) {
+		s.buf, s.head = s.buf[:0], 0
+	}
+	select {
+	case s.space <- struct{}{}:
+	default:
+	}
+	return m, true
 }
 
 // Next returns the next message of a pull-mode subscription (one made with
@@ -127,28 +199,27 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	if s.handler != nil {
 		return Message{}, fmt.Errorf("%w: Next on a subscription with a handler", ErrBadState)
 	}
-	select {
-	case m := <-s.q:
-		s.delivered.Add(1)
-		return m, nil
-	default:
-	}
-	select {
-	case m := <-s.q:
-		s.delivered.Add(1)
-		return m, nil
-	case <-s.quit:
-		return Message{}, ErrClosed
-	case <-s.drain:
-		select {
-		case m := <-s.q:
-			s.delivered.Add(1)
-			return m, nil
-		default:
+	for {
+		if s.stopped.Load() {
 			return Message{}, ErrClosed
 		}
-	case <-ctx.Done():
-		return Message{}, ctx.Err()
+		if m, ok := s.pop(); ok {
+			s.delivered.Add(1)
+			return m, nil
+		}
+		select {
+		case <-s.ready:
+		case <-s.quit:
+			return Message{}, ErrClosed
+		case <-s.drain:
+			if m, ok := s.pop(); ok {
+				s.delivered.Add(1)
+				return m, nil
+			}
+			return Message{}, ErrClosed
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		}
 	}
 }
 
@@ -185,7 +256,12 @@ func (s *Subscription) Unsubscribe(ctx context.Context) error {
 	return s.c.sendUnsubscribe(ctx, s.channel)
 }
 
-func (s *Subscription) stop() { s.quitOnce.Do(func() { close(s.quit) }) }
+func (s *Subscription) stop() {
+	s.quitOnce.Do(func() {
+		s.stopped.Store(true)
+		close(s.quit)
+	})
+}
 
 func (s *Subscription) finish() { s.drainOne.Do(func() { close(s.drain) }) }
 
