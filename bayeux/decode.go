@@ -1138,14 +1138,23 @@ type kindStack struct {
 
 func (s *kindStack) push(obj bool) {
 	s.level++
+	if s.level > 64 {
+		s.pushDeep(obj)
+		return
+	}
 	var bit uint64
 	if obj {
 		bit = 1
 	}
-	if s.level <= 64 {
-		sh := uint(s.level - 1)
-		s.bits = s.bits&^(1<<sh) | bit<<sh
-		return
+	sh := uint(s.level-1) & 63
+	s.bits = s.bits&^(1<<sh) | bit<<sh
+}
+
+// pushDeep records the kind of a container beyond the 64th level.
+func (s *kindStack) pushDeep(obj bool) {
+	var bit uint64
+	if obj {
+		bit = 1
 	}
 	l := s.level - 65
 	for l>>6 >= len(s.deep) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors. Use errors.Is: every typed error below matches the
@@ -147,8 +148,11 @@ func (e *ServerError) Is(target error) bool {
 }
 
 // UnknownClient reports whether the reply says the server no longer knows
-// the session: advice reconnect "handshake" on a non-handshake reply, or the
-// unknown-client codes used by Faye (401) and CometD (402).
+// the session: advice reconnect "handshake" on a non-handshake reply, or an
+// unknown-client error as Faye ("401:<id>:Unknown client"), CometD
+// ("402::session_unknown"), Salesforce ("403::Unknown client") and the
+// specification's examples word it. The code alone is not enough: Faye's
+// 402 means a missing parameter.
 func (e *ServerError) UnknownClient() bool {
 	if e.Channel == MetaHandshake {
 		return false
@@ -156,7 +160,13 @@ func (e *ServerError) UnknownClient() bool {
 	if e.Advice != nil && e.Advice.ShouldHandshake() {
 		return true
 	}
-	return e.Code == 401 || e.Code == 402
+	if e.Code < 401 || e.Code > 403 {
+		return false
+	}
+	msg := strings.ToLower(e.Message)
+	return strings.Contains(msg, "unknown client") || strings.Contains(msg, "session_unknown") ||
+		strings.Contains(msg, "unknown session") || strings.Contains(msg, "no client id") ||
+		strings.Contains(msg, "unknown client id")
 }
 
 // TransportError is a failure to move messages: a network error, an HTTP

@@ -128,7 +128,9 @@ func TestServerErrorUnknownClient(t *testing.T) {
 		{"negative interval", bayeux.ErrConnectFailed,
 			`{"channel":"/meta/connect","successful":false,"advice":{"interval":-1}}`, false, true},
 		{"unknown client but none", bayeux.ErrConnectFailed,
-			`{"channel":"/meta/connect","successful":false,"error":"402::gone","advice":{"reconnect":"none"}}`, true, true},
+			`{"channel":"/meta/connect","successful":false,"error":"402::session_unknown","advice":{"reconnect":"none"}}`, true, true},
+		{"Faye 402 is a missing parameter, not a lost session", bayeux.ErrPublishDenied,
+			`{"channel":"/a","successful":false,"error":"402:data:Missing required parameter"}`, false, false},
 		{"handshake denied with none", bayeux.ErrHandshakeDenied,
 			`{"channel":"/meta/handshake","successful":false,"error":"403::bad credentials","advice":{"reconnect":"none"}}`, false, true},
 	}

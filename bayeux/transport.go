@@ -63,7 +63,8 @@ type TransportConfig struct {
 	HTTPClient *http.Client
 	// Jar is the session's cookie jar, one per client (servers bind
 	// sessions to the BAYEUX_BROWSER cookie). Transports add its cookies to
-	// each request and store the cookies of each response in it. It is nil
+	// each request and store the cookies of each successful response in it
+	// (as CometD does, not those of error answers). It is nil
 	// when HTTPClient has a Jar of its own, which then does the same.
 	Jar http.CookieJar
 	// Logger is the client's logger (never nil).

@@ -20,9 +20,12 @@ func joinErrors(errs []error) error {
 
 // encodeData turns a publish payload into raw JSON: json.RawMessage and
 // []byte are used as they are (after validation), anything else goes
-// through encoding/json.
+// through encoding/json. nil becomes {}: a publish must carry data, and
+// servers treat "data": null as missing.
 func encodeData(data any) (json.RawMessage, error) {
 	switch d := data.(type) {
+	case nil:
+		return json.RawMessage(`{}`), nil
 	case json.RawMessage:
 		if !json.Valid(d) {
 			return nil, &EncodeError{Field: "data", Reason: "not valid JSON"}

@@ -10,8 +10,39 @@ import (
 	"net/http/httptest"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/transport/longpoll"
 )
+
+// A session Client using long-polling, against the SDK's in-process test
+// server.
+func Example_client() {
+	srv := bayeuxtest.NewServer()
+	defer srv.Close()
+
+	c, err := bayeux.NewClient(srv.URL,
+		bayeux.WithHTTPClient(srv.Client()),
+		bayeux.WithTransports(longpoll.New(longpoll.WithMaxBodyBytes(4<<20))))
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	if err := c.Connect(ctx); err != nil {
+		panic(err)
+	}
+	defer c.Disconnect(ctx)
+
+	got := make(chan bayeux.Message, 1)
+	if _, err := c.Subscribe(ctx, "/greetings", func(m bayeux.Message) { got <- m }); err != nil {
+		panic(err)
+	}
+	if err := c.Publish(ctx, "/greetings", "hello"); err != nil {
+		panic(err)
+	}
+	m := <-got
+	fmt.Println(m.Channel, string(m.Data))
+	// Output: /greetings "hello"
+}
 
 func Example() {
 	t := longpoll.New(longpoll.WithHeader("Authorization", "Bearer token"))

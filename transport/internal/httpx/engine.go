@@ -111,9 +111,6 @@ func NewEngine(s Settings) *Engine {
 	return e
 }
 
-// Settings returns the engine's effective settings.
-func (e *Engine) Settings() Settings { return e.set }
-
 // Init binds the engine to a client's configuration. A nil HTTPClient means
 // http.DefaultClient, a nil Logger discards. It returns bayeux.ErrClosed
 // after Close.
