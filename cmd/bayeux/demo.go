@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
@@ -16,7 +17,9 @@ import (
 // demo runs two clients against the embedded server: one over websocket,
 // one over long-polling. They subscribe, publish, make a remote call, and
 // live through the server dropping a session.
-func demo(ctx context.Context, out io.Writer) error {
+func demo(ctx context.Context, w io.Writer) error {
+	// State listeners print from the clients' goroutines.
+	out := &lockedWriter{w: w}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 
@@ -99,4 +102,16 @@ func waitLine(ctx context.Context, out io.Writer, got <-chan string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// lockedWriter serializes writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
