@@ -211,10 +211,10 @@ func (d *decoder) messageArray() ([]Message, error) {
 	return out, nil
 }
 
-// failScratch clears the scratch s (possibly grown from *sp), offers it
-// for reuse and returns err.
+// failScratch clears the scratch s (possibly grown from *sp; it is zero
+// beyond its length), offers it for reuse and returns err.
 func failScratch(sp *[]Message, s []Message, err error) ([]Message, error) {
-	clear(s[:cap(s)])
+	clear(s)
 	if cap(s) <= maxPooledMessages {
 		*sp = s[:0]
 		putScratch(sp)
@@ -265,6 +265,8 @@ var msgFieldNames = [...][]byte{
 	fSubscription: []byte("subscription"), fError: []byte("error"), fExt: []byte("ext"),
 }
 
+// lookupMsgField returns the field that key names, as encoding/json
+// matches them: exactly, else case-insensitively.
 func lookupMsgField(key []byte) msgField {
 	switch string(key) {
 	case "channel":
@@ -696,7 +698,7 @@ func stringArray[S ~string](d *decoder, old []S, depth int, name string) ([]S, e
 	}
 }
 
-// adviceField identifies an Advice field by its JSON key.
+// adviceKey identifies an Advice field by its JSON key.
 type adviceKey uint8
 
 const (
@@ -709,11 +711,13 @@ const (
 	aHosts
 )
 
+// adviceKeyNames are the keys in adviceKey order.
 var adviceKeyNames = [...][]byte{
 	aReconnect: []byte("reconnect"), aTimeout: []byte("timeout"), aInterval: []byte("interval"),
 	aMaxInterval: []byte("maxInterval"), aMultipleClients: []byte("multiple-clients"), aHosts: []byte("hosts"),
 }
 
+// lookupAdviceKey is lookupMsgField for the keys of an advice object.
 func lookupAdviceKey(key []byte) adviceKey {
 	switch string(key) {
 	case "reconnect":
@@ -1136,21 +1140,8 @@ type kindStack struct {
 	level int
 }
 
-func (s *kindStack) push(obj bool) {
-	s.level++
-	if s.level > 64 {
-		s.pushDeep(obj)
-		return
-	}
-	var bit uint64
-	if obj {
-		bit = 1
-	}
-	sh := uint(s.level-1) & 63
-	s.bits = s.bits&^(1<<sh) | bit<<sh
-}
-
-// pushDeep records the kind of a container beyond the 64th level.
+// pushDeep records the kind of the container at s.level, beyond the 64th
+// level (levels up to 64 are kept in s.bits by skipValue itself).
 func (s *kindStack) pushDeep(obj bool) {
 	var bit uint64
 	if obj {
@@ -1257,7 +1248,16 @@ func (d *decoder) skipValue(depth int) error {
 					d.i = i
 					return d.depthError()
 				}
-				st.push(c == '{')
+				// Push the container's kind.
+				st.level++
+				if sh := uint(st.level-1) & 63; st.level <= 64 {
+					st.bits &^= 1 << sh
+					if c == '{' {
+						st.bits |= 1 << sh
+					}
+				} else {
+					st.pushDeep(c == '{')
+				}
 				i++
 				if i < len(b) && b[i] <= ' ' {
 					i = skipSpace(b, i)

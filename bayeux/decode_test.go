@@ -394,13 +394,13 @@ func TestDecodeAllocations(t *testing.T) {
 }
 
 func TestDecodeConcurrent(t *testing.T) {
-	bodies := [][]byte{codecSalesforcePayload(3), codecSalesforcePayload(200), []byte(`[{"channel":"/x","data":1}]`), []byte(`[{"channel":5}]`)}
+	bodies := [][]byte{codecSalesforcePayload(3), codecSalesforcePayload(60), []byte(`[{"channel":"/x","data":1}]`), []byte(`[{"channel":5}]`)}
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < 50; i++ {
+			for i := 0; i < 20; i++ {
 				body := bodies[(g+i)%len(bodies)]
 				got, err := decodeMessages(body)
 				want, werr := decodeMessagesStd(body)
