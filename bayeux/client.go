@@ -568,6 +568,13 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 		}
 	}
 	defer c.pending.remove(ws)
+	if len(msgs) != 1 || msgs[0].Channel != MetaConnect {
+		// Every request other than the held /meta/connect (whose caller
+		// adds the advised timeout) gets the maximum network delay.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.MaxNetworkDelay)
+		defer cancel()
+	}
 	res, err := c.wire.roundTrip(ctx, t, c.currentURL(), msgs)
 	if len(res) > 0 {
 		c.receive(res)

@@ -1003,3 +1003,18 @@ func TestClientNeverSpins(t *testing.T) {
 		t.Errorf("state during failures = %v", c.State())
 	}
 }
+
+func TestClientPublishHasADeadline(t *testing.T) {
+	leakCheck(t)
+	forEachTransport(t, func(t *testing.T, tc transportCase) {
+		srv := newServer(t)
+		c := newClient(t, srv, tc, bayeux.WithMaxNetworkDelay(200*time.Millisecond))
+		connect(t, c)
+		srv.InjectFault(bayeuxtest.Fault{Channel: "/slow", Delay: 3 * time.Second})
+		// context.Background: the client's own deadline must end the call.
+		err := c.Publish(context.Background(), "/slow", 1)
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, bayeux.ErrTransport) {
+			t.Fatalf("Publish to a server that does not answer = %v, want a transport error on the deadline", err)
+		}
+	})
+}

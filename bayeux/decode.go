@@ -99,7 +99,8 @@ func decodeMessages(body []byte) ([]Message, error) {
 }
 
 // decodeMessage is Message.UnmarshalJSON: b holds one message object,
-// with optional JSON white space around it. m is left unchanged on error.
+// with optional JSON white space around it. Unlike DecodeMessages, the
+// message does not alias b. m is left unchanged on error.
 func decodeMessage(b []byte, m *Message) error {
 	d := decoder{b: b}
 	d.ws()
@@ -116,6 +117,11 @@ func decodeMessage(b []byte, m *Message) error {
 	d.ws()
 	if d.i != len(b) {
 		return d.syntaxError("after the message object")
+	}
+	// The json.Unmarshaler contract: b may be reused after the call (a
+	// json.Decoder reuses its buffer), so Data must not alias it.
+	if tmp.Data != nil {
+		tmp.Data = bytes.Clone(tmp.Data)
 	}
 	*m = tmp
 	return nil

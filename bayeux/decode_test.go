@@ -422,6 +422,28 @@ func TestMessageUnmarshalJSON(t *testing.T) {
 	if len(msgs) != 2 || !msgs[0].HasSuccessful() || !msgs[0].SubscriptionIsArray() || string(msgs[1].Data) != `{"x":1}` {
 		t.Fatalf("unexpected %+v", msgs)
 	}
+	// Data does not alias the input: a json.Decoder reuses its buffer.
+	in := []byte(`{"channel":"/a","data":{"k":"v"}}`)
+	var one Message
+	if err := one.UnmarshalJSON(in); err != nil {
+		t.Fatal(err)
+	}
+	copy(in, strings.Repeat("x", len(in)))
+	if string(one.Data) != `{"k":"v"}` {
+		t.Fatalf("Data aliases the input: %q", one.Data)
+	}
+	dec := json.NewDecoder(strings.NewReader(`{"channel":"/a","data":[1]} {"channel":"/b","data":[2]}`))
+	var first, second Message
+	if err := dec.Decode(&first); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Decode(&second); err != nil {
+		t.Fatal(err)
+	}
+	if string(first.Data) != "[1]" || string(second.Data) != "[2]" || first.Channel != "/a" || second.Channel != "/b" {
+		t.Fatalf("json.Decoder: %+v %+v", first, second)
+	}
+
 	var m Message
 	m.ID = "old"
 	if err := m.UnmarshalJSON([]byte(`{"id":"1"}`)); err == nil {
