@@ -18,11 +18,17 @@ func DecodeMessages(body []byte) ([]Message, error) {
 // EncodeMessages encodes msgs as a JSON array, the form every transport
 // sends.
 func EncodeMessages(msgs []Message) ([]byte, error) {
-	return AppendMessages(make([]byte, 0, 256*len(msgs)+2), msgs)
+	n := 2
+	for i := range msgs {
+		n += len(msgs[i].Data) + 128
+	}
+	return AppendMessages(make([]byte, 0, n), msgs)
 }
 
 // AppendMessages appends the JSON array encoding of msgs to dst.
+// On error dst is returned as it was given.
 func AppendMessages(dst []byte, msgs []Message) ([]byte, error) {
+	orig := len(dst)
 	dst = append(dst, '[')
 	for i := range msgs {
 		if i > 0 {
@@ -30,7 +36,7 @@ func AppendMessages(dst []byte, msgs []Message) ([]byte, error) {
 		}
 		var err error
 		if dst, err = AppendMessage(dst, &msgs[i]); err != nil {
-			return dst, err
+			return dst[:orig], err
 		}
 	}
 	return append(dst, ']'), nil
@@ -48,8 +54,10 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 }
 
 // AppendMessage appends the JSON encoding of m to dst. Fields are written in
-// the order of the Message struct, as the gobayeux seed did.
+// the order of the Message struct, as the gobayeux seed did. On error dst is
+// returned as it was given.
 func AppendMessage(dst []byte, m *Message) ([]byte, error) {
+	orig := len(dst)
 	dst = append(dst, '{')
 	first := true
 	key := func(k string) {
@@ -76,8 +84,8 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 		dst = appendString(dst, m.ClientID)
 	}
 	if len(m.Data) > 0 {
-		if !json.Valid(m.Data) {
-			return dst, &EncodeError{Field: "data", Reason: "not valid JSON"}
+		if !validJSON(m.Data) {
+			return dst[:orig], &EncodeError{Field: "data", Reason: "not valid JSON"}
 		}
 		key("data")
 		dst = append(dst, m.Data...)
@@ -139,7 +147,7 @@ func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 	if len(m.Ext) > 0 {
 		b, err := json.Marshal(m.Ext)
 		if err != nil {
-			return dst, &EncodeError{Field: "ext", Reason: err.Error()}
+			return dst[:orig], &EncodeError{Field: "ext", Reason: err.Error()}
 		}
 		key("ext")
 		dst = append(dst, b...)
@@ -245,7 +253,8 @@ func (a *Advice) UnmarshalJSON(b []byte) error {
 }
 
 // appendString appends s as a JSON string, escaping as encoding/json does
-// (including <, > and & so that JSONP bodies are safe, and U+2028/U+2029).
+// (including <, > and & so that JSONP bodies are safe, U+2028/U+2029, and
+// invalid UTF-8 as U+FFFD).
 func appendString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
