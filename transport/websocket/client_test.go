@@ -55,8 +55,20 @@ func TestClientOverWebSocket(t *testing.T) {
 		}
 	}
 	// A torn connection: the client reconnects on a new websocket and the
-	// session goes on.
+	// session goes on. (An event published while the session's websocket
+	// is down would be lost, as on real servers without the ack
+	// extension: publish once the client is back.)
+	if err := srv.WaitHeld(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	n := srv.Count(bayeux.MetaConnect)
 	srv.TearWebSockets()
+	err = srv.WaitFor(ctx, func(s *bayeuxtest.Server) bool {
+		return s.Count(bayeux.MetaConnect) > n && s.HeldConnects() == 1 && s.WebSockets() == 1
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := srv.Publish("/chat/other", map[string]int{"n": 2}); err != nil {
 		t.Fatal(err)
 	}

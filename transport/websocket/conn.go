@@ -32,6 +32,12 @@ type conn struct {
 	// activity counts frames and reads, so that the keep-alive can tell
 	// whether anything arrived since its ping.
 	activity atomic.Uint64
+	// busy is set while the reader handles a frame (decoding it, running
+	// Receive), and handled counts the frames handled: control frames wait
+	// meanwhile, so a pong missing while the reader was busy proves
+	// nothing.
+	busy    atomic.Bool
+	handled atomic.Uint64
 
 	// torn is set (before anything else) when the connection fails, so that
 	// no new request picks it.
@@ -297,7 +303,11 @@ func (c *conn) readLoop() {
 			c.tear(c.readError(err))
 			return
 		}
-		if err := c.handleFrame(frame); err != nil {
+		c.busy.Store(true)
+		err = c.handleFrame(frame)
+		c.handled.Add(1)
+		c.busy.Store(false)
+		if err != nil {
 			c.tear(err)
 			return
 		}
@@ -407,7 +417,7 @@ func (c *conn) keepAlive() {
 			return
 		case <-timer.C:
 		}
-		seen := c.activity.Load()
+		seen, handled := c.activity.Load(), c.handled.Load()
 		if err := c.ws.WriteControl(gws.PingMessage, nil, time.Now().Add(c.t.o.writeTimeout)); err != nil {
 			c.tear(transportError(fmt.Errorf("websocket ping: %w", err)))
 			return
@@ -418,7 +428,7 @@ func (c *conn) keepAlive() {
 			return
 		case <-timer.C:
 		}
-		if c.activity.Load() == seen {
+		if c.activity.Load() == seen && !c.busy.Load() && c.handled.Load() == handled {
 			c.tear(transportError(fmt.Errorf("%w (nothing received %v after a ping)", ErrPongTimeout, timeout)))
 			return
 		}

@@ -10,7 +10,11 @@
 // the batch that has an id has its reply, matched by id, so a held
 // /meta/connect and a publish share the connection without waiting for
 // each other. Everything else the server pushes (events, late replies) is
-// handed to the client through TransportConfig.Receive.
+// handed to the client through TransportConfig.Receive, from the
+// connection's reader goroutine, in the order of the frames: Receive
+// should hand messages off quickly, since the next frame is not read
+// before it returns. Decoded messages alias the frame they came in (a new
+// buffer for each frame, never reused).
 //
 // The transport pings the server (WithPingInterval, 20 s by default) and
 // declares the connection dead when nothing comes back within the pong

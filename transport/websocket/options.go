@@ -143,8 +143,10 @@ func WithPingInterval(d time.Duration) Option {
 // other frame) before the connection is declared dead and torn, failing
 // the requests in flight with a *bayeux.TransportError matching
 // ErrPongTimeout (default 10 s). A dead peer is detected at most
-// max(PingInterval, PongTimeout) + PongTimeout after its last frame.
-// d <= 0 restores the default.
+// max(PingInterval, PongTimeout) + PongTimeout after its last frame. A
+// round during which the reader was busy with a frame (decoding it or in
+// the Receive callback, which delays the pong's processing) does not
+// count. d <= 0 restores the default.
 func WithPongTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if d <= 0 {

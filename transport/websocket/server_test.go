@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -48,6 +49,34 @@ func serverTLS(s *wsServer) { s.Server.TLS = &tls.Config{} }
 
 // serverCompression lets the server negotiate permessage-deflate.
 func serverCompression(s *wsServer) { s.upgrader.EnableCompression = true }
+
+// serverSmallBuffers shrinks the receive buffer of accepted connections,
+// so that a server that stops reading blocks its peer's writes early.
+func serverSmallBuffers(s *wsServer) {
+	s.Server.Listener = smallBufListener{s.Server.Listener}
+}
+
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4096)
+	}
+	return c, err
+}
+
+// smallBufDialer is a dialer whose connections have a small send buffer.
+func smallBufDialer() *gws.Dialer {
+	return &gws.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(4096)
+		}
+		return c, err
+	}}
+}
 
 // serverHeader adds header fields to the upgrade response.
 func serverHeader(h http.Header) serverOption {

@@ -1027,3 +1027,101 @@ func TestLargeBatch(t *testing.T) {
 		t.Fatalf("duplicate in a large batch: %v", err)
 	}
 }
+
+// stalledServer upgrades and then never reads, so that the client's
+// writes block once the TCP buffers are full.
+func stalledServer(t *testing.T) *wsServer {
+	stop := make(chan struct{})
+	srv := newWSServer(t, func(sc *sconn) {
+		<-stop
+	}, serverSmallBuffers)
+	// Registered after newWSServer's cleanup, so it runs first.
+	t.Cleanup(func() { close(stop) })
+	return srv
+}
+
+// fillUntilBlocked writes 64 KiB frames without ids until a write fails.
+func fillUntilBlocked(ctx context.Context, tr *Transport, u string) error {
+	big := json.RawMessage(`"` + strings.Repeat("x", 64<<10) + `"`)
+	for range 4096 {
+		if _, err := tr.RoundTrip(ctx, u, []bayeux.Message{{Channel: "/big", Data: big}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestWriteTimeoutTearsConnection(t *testing.T) {
+	srv := stalledServer(t)
+	tr, _ := newTransport(t, bayeux.TransportConfig{}, WithDialer(smallBufDialer()),
+		WithWriteTimeout(100*time.Millisecond), WithPingInterval(0))
+	err := fillUntilBlocked(context.Background(), tr, srv.URL)
+	asTransportError(t, err)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v, want a write timeout", err)
+	}
+	if tr.current(srv.URL) != nil {
+		t.Fatal("connection kept after a failed write")
+	}
+}
+
+func TestCancelInterruptsBlockedWrite(t *testing.T) {
+	srv := stalledServer(t)
+	tr, _ := newTransport(t, bayeux.TransportConfig{}, WithDialer(smallBufDialer()),
+		WithWriteTimeout(time.Hour), WithPingInterval(0))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- fillUntilBlocked(ctx, tr, srv.URL) }()
+	// Wait until a write is stuck: the writer turn stays taken.
+	eventually(t, func() bool {
+		c := tr.current(srv.URL)
+		if c == nil || len(c.wsem) == 0 {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+		return len(c.wsem) == 1
+	}, "a write to block")
+	cancel()
+	select {
+	case err := <-errc:
+		asTransportError(t, err)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a cancelled RoundTrip stayed blocked in its write")
+	}
+}
+
+func TestSlowReceiveIsNotADeadPeer(t *testing.T) {
+	srv := newWSServer(t, func(sc *sconn) {
+		msgs, err := sc.read()
+		if err != nil {
+			return
+		}
+		_ = sc.send(event("/slow", "1"))
+		_ = sc.send(reply(msgs[0]))
+		drain(sc)
+	})
+	tr := New(WithPingInterval(5*time.Millisecond), WithPongTimeout(50*time.Millisecond))
+	pinged := make(chan struct{})
+	err := tr.Init(bayeux.TransportConfig{HTTPClient: &http.Client{}, Receive: func([]bayeux.Message) {
+		// Block the reader across several ping rounds.
+		time.Sleep(250 * time.Millisecond)
+		close(pinged)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	replies, err := tr.RoundTrip(context.Background(), srv.URL, []bayeux.Message{connect("1")})
+	if err != nil || len(replies) != 1 {
+		t.Fatalf("%+v, %v", replies, err)
+	}
+	<-pinged
+	if srv.upgrades.Load() != 1 || tr.current(srv.URL) == nil {
+		t.Fatal("a slow Receive made the connection look dead")
+	}
+}
