@@ -39,6 +39,8 @@ type Client struct {
 
 	quit      chan struct{} // closed when the client starts shutting down
 	quitOnce  sync.Once
+	stopping  chan struct{} // closed by Disconnect: the loop sends nothing new
+	stopOnce  sync.Once
 	done      chan struct{} // closed when shutdown finished
 	stopLoop  context.CancelFunc
 	loopDone  chan struct{}
@@ -71,7 +73,8 @@ func NewClient(serverAddress string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{wire: wire, opts: o, log: o.Logger, ready: make(chan struct{}),
 		quit: make(chan struct{}), done: make(chan struct{}), loopDone: make(chan struct{}),
-		events: newEventQueue(), urls: []string{serverAddress}}
+		stopping: make(chan struct{}),
+		events:   newEventQueue(), urls: []string{serverAddress}}
 	c.pending.init()
 	c.subs.init()
 	wire.mu.Lock()
@@ -239,9 +242,28 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 			first <- err
 		}
 	}
-	wait := func(d time.Duration) bool { return sleepCtx(ctx.Done(), d) }
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-c.stopping:
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	stopped := func() bool {
+		select {
+		case <-c.stopping:
+			return true
+		default:
+			return ctx.Err() != nil
+		}
+	}
 
-	for ctx.Err() == nil {
+	for !stopped() {
 		switch act {
 		case actHandshake:
 			if rehandshake {
@@ -250,7 +272,7 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 				c.setState(StateHandshaking, nil)
 			}
 			err := c.handshake(ctx, tr)
-			if ctx.Err() != nil {
+			if stopped() {
 				return
 			}
 			if err == nil {
@@ -268,8 +290,11 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 			lastHandshake = err
 			var se *ServerError
 			isServer := errors.As(err, &se)
+			if !reported && errors.Is(err, errTryNextTransport) && !tr.anyUsable() {
+				err = fmt.Errorf("%w: the server refused every transport: %w", ErrNoTransport, err)
+			}
 			if errors.Is(err, ErrNoCommonTransport) || errors.Is(err, ErrSessionTerminated) ||
-				(!reported && isServer) {
+				(!reported && (isServer || permanent(err) || errors.Is(err, ErrNoTransport))) {
 				report(err)
 				c.terminate(err)
 				return
@@ -290,7 +315,7 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 				connectFirst = true
 			}
 			reply, err := c.connect(ctx, connectFirst)
-			if ctx.Err() != nil {
+			if stopped() {
 				return
 			}
 			if c.lost.Swap(false) {
@@ -380,6 +405,22 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 			}
 		}
 	}
+}
+
+// disconnectGrace is how long Disconnect waits for the server to answer
+// the held /meta/connect after /meta/disconnect, before abandoning it (Faye
+// never answers it over websocket).
+const disconnectGrace = time.Second
+
+// permanent reports whether a failure of the first handshake will not go
+// away by retrying: an HTTP 4xx answer other than 408 and 429 (a wrong URL,
+// a proxy asking for credentials, a transport the server does not serve).
+func permanent(err error) bool {
+	var te *TransportError
+	if !errors.As(err, &te) || te.Refused {
+		return false
+	}
+	return te.StatusCode >= 400 && te.StatusCode < 500 && te.StatusCode != 408 && te.StatusCode != 429
 }
 
 // errTryNextTransport makes the loop retry the handshake at once with the
@@ -981,16 +1022,15 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect bool) error {
 	var err error
 	if started {
 		c.setState(StateDisconnecting, nil)
-		c.stopLoop()
-		select {
-		case <-c.loopDone:
-		case <-ctx.Done():
-		}
+		c.stopOnce.Do(func() { close(c.stopping) })
+		// The /meta/disconnect goes out while the /meta/connect is still
+		// held, as the CometD and Faye clients do: the server then answers
+		// the held connect, and its request ends normally. Tearing a held
+		// request instead crashes a stock Faye 1.4.3 server over
+		// callback-polling (docs/interop.md).
 		if id := c.wire.ClientID(); sendDisconnect && id != "" {
-			dctx, cancel := context.WithTimeout(ctx, c.opts.MaxNetworkDelay)
 			msg := Message{ID: c.wire.newID(), Channel: MetaDisconnect, ClientID: id}
-			replies, found, derr := c.exchange(dctx, c.wire.transport(), []Message{msg}, false)
-			cancel()
+			replies, found, derr := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
 			switch {
 			case derr != nil:
 				err = derr
@@ -999,6 +1039,20 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect bool) error {
 			case !replies[0].Successful:
 				err = NewServerError(ErrDisconnectFailed, replies[0])
 			}
+			if err == nil {
+				grace := time.NewTimer(min(c.opts.MaxNetworkDelay, disconnectGrace))
+				select {
+				case <-c.loopDone:
+				case <-grace.C:
+				case <-ctx.Done():
+				}
+				grace.Stop()
+			}
+		}
+		c.stopLoop()
+		select {
+		case <-c.loopDone:
+		case <-ctx.Done():
 		}
 	}
 	c.quitOnce.Do(func() { close(c.quit) })

@@ -1018,3 +1018,24 @@ func TestClientPublishHasADeadline(t *testing.T) {
 		}
 	})
 }
+
+func TestClientConnectFailsFastWhenNothingCanWork(t *testing.T) {
+	leakCheck(t)
+	srv := newServer(t)
+	srv.RefuseWebSocket(true)
+	c, err := bayeux.NewClient(srv.URL, bayeux.WithTransports(websocket.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(ctxT(t)); !errors.Is(err, bayeux.ErrNoTransport) {
+		t.Fatalf("websocket-only client, upgrade refused: Connect = %v, want ErrNoTransport", err)
+	}
+	c2, err := bayeux.NewClient(srv.URL+"/../nowhere", bayeux.WithTransports(longpoll.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te *bayeux.TransportError
+	if err := c2.Connect(ctxT(t)); !errors.As(err, &te) || te.StatusCode != http.StatusNotFound {
+		t.Fatalf("wrong URL: Connect = %v, want the 404", err)
+	}
+}

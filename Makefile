@@ -1,0 +1,60 @@
+# The one command CI and developers run is `make test`.
+#
+#   make test        check tools, install the pinned npm peers, gofmt, go vet,
+#                    staticcheck, then every test with -race, the interop tests
+#                    against Faye and cometd-nodejs-server included
+#   make demo        run the demo (go run ./cmd/bayeux demo)
+#   make bench       run the benchmarks
+#   make fuzz-short  run every fuzz target for FUZZTIME (default 10s) each
+
+SHELL := /bin/bash
+GO ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEST_TIMEOUT ?= 10m
+FUZZTIME ?= 10s
+
+# Go files of the repository (not those under node_modules).
+GOFILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*')
+
+.PHONY: test tools npm fmt vet staticcheck gotest demo bench fuzz-short
+
+# The steps of test run in order, even under make -j.
+.NOTPARALLEL:
+
+test: tools npm fmt vet staticcheck gotest
+
+tools:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "make: go not found on PATH (Go is expected at /usr/local/go/bin)" >&2; exit 1; }
+	@command -v node >/dev/null 2>&1 || { echo "make: node (Node.js) not found on PATH; the interop tests run Faye and cometd-nodejs-server in it. Install it, e.g. apt-get install nodejs npm" >&2; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm not found on PATH; it installs the interop peers. Install it, e.g. apt-get install npm" >&2; exit 1; }
+
+# Install exactly the versions in interop/package-lock.json.
+npm:
+	@npm ci --prefix interop --no-audit --no-fund --loglevel=error >/dev/null || { echo "make: npm ci --prefix interop failed" >&2; exit 1; }
+
+fmt:
+	@files="$$(gofmt -l $(GOFILES))"; \
+	if [ -n "$$files" ]; then echo "gofmt: these files are not formatted (run gofmt -w on them):" >&2; echo "$$files" >&2; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+gotest:
+	BAYEUX_INTEROP=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+demo:
+	$(GO) run ./cmd/bayeux demo
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+fuzz-short:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		done; \
+	done
