@@ -42,37 +42,9 @@ import (
 // in encoding/json; the payload's array counts as depth 1.
 const maxDecodeDepth = 10000
 
-// maxPooledMessages bounds the capacity of a scratch []Message kept for
-// reuse between calls (about 240 KB).
+// maxPooledMessages is a payload size (in messages) the tests use to
+// check large payloads.
 const maxPooledMessages = 1024
-
-// msgScratch holds up to two scratch []Message between calls. A payload's
-// array is decoded into a scratch, then copied into a result of the exact
-// length: the result costs a single allocation and no counting pass. The
-// slots are cleared before they are stored, so they never keep a payload
-// alive; they hold at most 2*maxPooledMessages zero Messages (about
-// 480 KB) for good. (A sync.Pool would be emptied by garbage collections
-// and, under the race detector, drops items at random.)
-var msgScratch [2]atomic.Pointer[[]Message]
-
-// getScratch returns a scratch from a slot, or nil.
-func getScratch() *[]Message {
-	for i := range msgScratch {
-		if p := msgScratch[i].Swap(nil); p != nil {
-			return p
-		}
-	}
-	return nil
-}
-
-// putScratch stores a cleared scratch into an empty slot, if any.
-func putScratch(p *[]Message) {
-	for i := range msgScratch {
-		if msgScratch[i].CompareAndSwap(nil, p) {
-			return
-		}
-	}
-}
 
 // decodeMessages is DecodeMessages.
 func decodeMessages(body []byte) ([]Message, error) {
@@ -163,31 +135,24 @@ func (d *decoder) messageArray() ([]Message, error) {
 		}
 		return []Message{}, nil
 	}
-	sp := getScratch()
-	if sp == nil {
-		sp = new([]Message)
-	}
-	s := (*sp)[:0]
+	// Decode straight into the result, sized from the previous payload's
+	// bytes per message, so that a stream of similar batches costs one
+	// allocation and no copy.
+	s := make([]Message, 0, estimateMessages(len(d.b)))
 	for {
 		if d.i >= len(d.b) {
-			return failScratch(sp, s, d.eofError())
+			return nil, d.eofError()
 		}
 		if d.b[d.i] != '{' {
-			return failScratch(sp, s, d.elementError())
+			return nil, d.elementError()
 		}
-		// A scratch is zero beyond its length: extend it without writing
-		// a zero Message.
-		if n := len(s); n < cap(s) {
-			s = s[:n+1]
-		} else {
-			s = append(s, Message{})
-		}
+		s = append(s, Message{})
 		if err := d.message(&s[len(s)-1], 2); err != nil {
-			return failScratch(sp, s, err)
+			return nil, err
 		}
 		d.ws()
 		if d.i >= len(d.b) {
-			return failScratch(sp, s, d.eofError())
+			return nil, d.eofError()
 		}
 		c := d.b[d.i]
 		d.i++
@@ -199,33 +164,30 @@ func (d *decoder) messageArray() ([]Message, error) {
 			break
 		}
 		d.i--
-		return failScratch(sp, s, d.syntaxError("after an array element"))
+		return nil, d.syntaxError("after an array element")
 	}
 	if d.i != len(d.b) {
-		return failScratch(sp, s, d.syntaxError("after the top-level array"))
+		return nil, d.syntaxError("after the top-level array")
 	}
-	if cap(s) > maxPooledMessages {
-		// Too big to keep: the scratch itself is the result (its spare
-		// capacity is at most its length).
-		return s[:len(s):len(s)], nil
+	if len(s) > 0 {
+		bytesPerMessage.Store(int64(len(d.b) / len(s)))
 	}
-	out := make([]Message, len(s))
-	copy(out, s)
-	clear(s)
-	*sp = s[:0]
-	putScratch(sp)
-	return out, nil
+	return s[:len(s):len(s)], nil
 }
 
-// failScratch clears the scratch s (possibly grown from *sp; it is zero
-// beyond its length), offers it for reuse and returns err.
-func failScratch(sp *[]Message, s []Message, err error) ([]Message, error) {
-	clear(s)
-	if cap(s) <= maxPooledMessages {
-		*sp = s[:0]
-		putScratch(sp)
+// bytesPerMessage is the average encoded size of a message in the last
+// payload decoded, used to size the next result.
+var bytesPerMessage atomic.Int64
+
+// estimateMessages guesses how many messages a payload of n bytes holds,
+// erring a little high (spare capacity is cheaper than growing).
+func estimateMessages(n int) int {
+	per := int(bytesPerMessage.Load())
+	if per < 64 {
+		per = 64
 	}
-	return nil, err
+	est := n/per + n/per/8 + 1
+	return min(est, n/16+1)
 }
 
 // elementError reports an array element that is not an object: a syntax
