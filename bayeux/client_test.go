@@ -1039,3 +1039,31 @@ func TestClientConnectFailsFastWhenNothingCanWork(t *testing.T) {
 		t.Fatalf("wrong URL: Connect = %v, want the 404", err)
 	}
 }
+
+func TestClientEverythingSubscriptionGetsNoMetaReplies(t *testing.T) {
+	leakCheck(t)
+	srv := newServer(t)
+	c := newClient(t, srv, transportCases[0])
+	connect(t, c)
+	ctx := ctxT(t)
+	all, meta := newCollector(), newCollector()
+	if _, err := c.Subscribe(ctx, "/**", all.handle); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddListener("/meta/*", meta.handle); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx, "/x/y", "event"); err != nil {
+		t.Fatal(err)
+	}
+	all.waitN(t, 1)
+	if err := c.Publish(ctx, "/x/z", "event2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all.waitN(t, 2) {
+		if m.IsMeta() {
+			t.Errorf("subscription to /** got a protocol reply on %s", m.Channel)
+		}
+	}
+	meta.waitN(t, 1)
+}

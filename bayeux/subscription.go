@@ -412,14 +412,20 @@ func (r *subRegistry) serverChannels() []Channel {
 
 // dispatch hands m to every subscription matching its channel: the exact
 // ones and the wildcard patterns that match.
+// Meta messages (the protocol's replies) go only to local listeners: a
+// server subscription such as "/**" receives events, not /meta/connect
+// replies.
 func (r *subRegistry) dispatch(m *Message, policy Overflow) {
+	meta := m.IsMeta()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, s := range r.exact[m.Channel] {
-		s.enqueue(m, policy)
+		if !meta || s.local {
+			s.enqueue(m, policy)
+		}
 	}
 	for _, s := range r.wild {
-		if s.channel.MatchString(string(m.Channel)) {
+		if (!meta || s.local) && s.channel.MatchString(string(m.Channel)) {
 			s.enqueue(m, policy)
 		}
 	}
