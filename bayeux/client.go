@@ -280,7 +280,11 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 					c.resubscribe(ctx)
 				}
 				c.mu.Lock()
-				close(c.ready)
+				select {
+				case <-c.ready:
+				default:
+					close(c.ready)
+				}
 				c.mu.Unlock()
 				report(nil)
 				c.setState(StateConnecting, nil)
