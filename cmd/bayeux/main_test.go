@@ -99,3 +99,32 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestServe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srvCtx, stop := context.WithCancel(ctx)
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(srvCtx, []string{"serve", "-addr", "127.0.0.1:0", "-timeout", "200ms"}, &out, &bytes.Buffer{}) }()
+	var url string
+	for url == "" {
+		if i := strings.Index(out.String(), "http://"); i >= 0 {
+			url = strings.TrimSpace(out.String()[i:])
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("serve printed no URL")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	var pubOut bytes.Buffer
+	if err := run(ctx, []string{"pub", "-url", url, "-transport", "long-polling", "/served", `"hi"`}, &pubOut, &bytes.Buffer{}); err != nil {
+		t.Fatalf("pub against serve: %v", err)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+}
