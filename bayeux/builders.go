@@ -42,6 +42,7 @@ type BuilderError struct {
 	Reason string
 }
 
+// Error implements the error interface.
 func (e *BuilderError) Error() string {
 	s := "bayeux: " + kindText(e.Kind) + ": " + string(e.Request) + " " + e.Field
 	if e.Value != "" || e.Kind != ErrMissingField {

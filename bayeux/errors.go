@@ -103,6 +103,7 @@ func NewServerError(kind error, reply Message) *ServerError {
 	return e
 }
 
+// Error implements the error interface.
 func (e *ServerError) Error() string {
 	s := "bayeux: " + kindText(e.Kind)
 	if e.Channel != "" {
@@ -186,6 +187,7 @@ type TransportError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *TransportError) Error() string {
 	s := "bayeux: " + e.ConnectionType + " transport failure"
 	if e.StatusCode != 0 {
@@ -215,6 +217,7 @@ type DecodeError struct {
 	Input string
 }
 
+// Error implements the error interface.
 func (e *DecodeError) Error() string {
 	if e.Input != "" {
 		return "bayeux: malformed message: " + e.Reason + " in " + strconv.Quote(e.Input)
@@ -232,6 +235,7 @@ type EncodeError struct {
 	Reason string
 }
 
+// Error implements the error interface.
 func (e *EncodeError) Error() string {
 	return "bayeux: cannot encode message field " + e.Field + ": " + e.Reason
 }
@@ -243,6 +247,7 @@ type InvalidChannelError struct {
 	Reason  string
 }
 
+// Error implements the error interface.
 func (e *InvalidChannelError) Error() string {
 	return "bayeux: invalid channel " + strconv.Quote(string(e.Channel)) + ": " + e.Reason
 }
@@ -261,6 +266,7 @@ type DroppedMessageError struct {
 	Message Message
 }
 
+// Error implements the error interface.
 func (e *DroppedMessageError) Error() string {
 	return "bayeux: subscription " + string(e.Subscription) + " too slow, dropped message on " + string(e.Message.Channel)
 }

@@ -73,6 +73,7 @@ type StateTransitionError struct {
 	State StateRepresentation
 }
 
+// Error implements the error interface.
 func (e *StateTransitionError) Error() string {
 	if !knownEvent(e.Event) {
 		return "bayeux: unknown state machine event " + strconv.Quote(string(e.Event)) + " in state " + string(e.State)

@@ -272,6 +272,7 @@ type HandlerPanicError struct {
 	Value        any
 }
 
+// Error implements the error interface.
 func (e *HandlerPanicError) Error() string {
 	return fmt.Sprintf("bayeux: handler of %s panicked: %v", e.Subscription, e.Value)
 }

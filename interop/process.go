@@ -234,6 +234,7 @@ type tail struct {
 
 func newTail(max int) *tail { return &tail{max: max} }
 
+// Write implements io.Writer.
 func (t *tail) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -245,6 +246,7 @@ func (t *tail) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// String implements fmt.Stringer.
 func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()

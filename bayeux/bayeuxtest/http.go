@@ -41,6 +41,7 @@ type RequestError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *RequestError) Error() string {
 	s := "bayeuxtest: bad request: " + e.Reason
 	if e.Err != nil {

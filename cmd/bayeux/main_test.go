@@ -106,7 +106,9 @@ func TestServe(t *testing.T) {
 	srvCtx, stop := context.WithCancel(ctx)
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(srvCtx, []string{"serve", "-addr", "127.0.0.1:0", "-timeout", "200ms"}, &out, &bytes.Buffer{}) }()
+	go func() {
+		done <- run(srvCtx, []string{"serve", "-addr", "127.0.0.1:0", "-timeout", "200ms"}, &out, &bytes.Buffer{})
+	}()
 	var url string
 	for url == "" {
 		if i := strings.Index(out.String(), "http://"); i >= 0 {

@@ -446,14 +446,18 @@ func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Dura
 // emptyBody is an empty request body without GetBody: see send.
 type emptyBody struct{}
 
+// Read implements io.Reader.
 func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
-func (emptyBody) Close() error             { return nil }
+
+// Close implements io.Closer.
+func (emptyBody) Close() error { return nil }
 
 // clientShim is the RoundTripper that retryablehttp's private http.Client
 // uses: it sends through the user's client (its transport, jar, redirect
 // policy and timeout).
 type clientShim struct{ c *http.Client }
 
+// RoundTrip implements http.RoundTripper.
 func (s clientShim) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := s.c.Do(req)
 	if err != nil {
