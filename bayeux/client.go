@@ -44,7 +44,6 @@ type Client struct {
 	done      chan struct{} // closed when shutdown finished
 	stopLoop  context.CancelFunc
 	loopDone  chan struct{}
-	wg        sync.WaitGroup // subscription goroutines
 	events    *eventQueue
 	receiveMu sync.Mutex // serializes incoming processing, which keeps order
 	pending   pendingReplies
@@ -703,7 +702,11 @@ func (c *Client) Subscribe(ctx context.Context, channel Channel, handler func(Me
 		c.subs.remove(s)
 		return nil, err
 	}
-	s.start()
+	if !c.subs.start(s) {
+		s.removed.Store(true)
+		c.subs.remove(s)
+		return nil, ErrClosed
+	}
 	return s, nil
 }
 
@@ -829,7 +832,10 @@ func (c *Client) AddListener(channel Channel, handler func(Message)) (*Subscript
 		return nil, ErrClosed
 	}
 	c.subs.add(s)
-	s.start()
+	if !c.subs.start(s) {
+		c.subs.remove(s)
+		return nil, ErrClosed
+	}
 	return s, nil
 }
 
@@ -1065,7 +1071,7 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect bool) error {
 
 	// Let every subscription finish its queue, then wait for their
 	// goroutines, except the caller's own.
-	subs := c.subs.all()
+	subs := c.subs.close()
 	for _, s := range subs {
 		s.finish()
 	}

@@ -67,7 +67,6 @@ func (s *Subscription) start() {
 		close(s.exited)
 		return
 	}
-	s.c.wg.Add(1)
 	go s.run()
 }
 
@@ -95,7 +94,6 @@ func (s *Subscription) take() []Message {
 // run is the dispatch goroutine: it calls the handler for each queued
 // message, in order, outside every lock of the client.
 func (s *Subscription) run() {
-	defer s.c.wg.Done()
 	defer close(s.exited)
 	s.gid.Store(goid())
 	for {
@@ -289,6 +287,7 @@ type serverSub struct {
 // the read lock while it enqueues (which never blocks in OverflowDrop).
 type subRegistry struct {
 	mu     sync.RWMutex
+	closed bool // set by close: no subscription starts afterwards
 	exact  map[Channel][]*Subscription
 	wild   []*Subscription
 	server map[Channel]*serverSub
@@ -430,6 +429,28 @@ func (r *subRegistry) dispatch(m *Message, policy Overflow) {
 			s.enqueue(m, policy)
 		}
 	}
+}
+
+// start starts s's dispatch goroutine unless the registry was closed (the
+// client is shutting down), under the lock, so that close sees every
+// started subscription.
+func (r *subRegistry) start(s *Subscription) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	s.start()
+	return true
+}
+
+// close stops new subscriptions from starting and returns every
+// subscription.
+func (r *subRegistry) close() []*Subscription {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	return r.all()
 }
 
 func (r *subRegistry) all() []*Subscription {
