@@ -1,10 +1,12 @@
 package bayeux_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -1066,4 +1068,42 @@ func TestClientEverythingSubscriptionGetsNoMetaReplies(t *testing.T) {
 		}
 	}
 	meta.waitN(t, 1)
+}
+
+func TestClientBatchIsOneRequest(t *testing.T) {
+	leakCheck(t)
+	srv := newServer(t)
+	base := &http.Transport{}
+	t.Cleanup(base.CloseIdleConnections)
+	var mu sync.Mutex
+	var publishRequests []int // messages per request that carried publishes
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil && r.Method == http.MethodPost {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return nil, err
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if msgs, err := bayeux.DecodeMessages(body); err == nil && len(msgs) > 0 && msgs[0].Channel == "/batch" {
+				mu.Lock()
+				publishRequests = append(publishRequests, len(msgs))
+				mu.Unlock()
+			}
+		}
+		return base.RoundTrip(r)
+	})
+	c := newClient(t, srv, transportCases[0], bayeux.WithHTTPTransport(rt))
+	connect(t, c)
+	b := c.Batch()
+	for i := 0; i < 5; i++ {
+		b.Publish("/batch", i)
+	}
+	if err := b.Send(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(publishRequests, []int{5}) {
+		t.Errorf("batch went out as requests of %v messages, want one of 5", publishRequests)
+	}
 }
