@@ -427,21 +427,13 @@ func (d *decoder) message(m *Message, depth int) error {
 		if err != nil {
 			return err
 		}
-		d.ws()
-		if d.i >= len(d.b) {
-			return d.eofError()
+		end, err := d.nextMember()
+		if err != nil {
+			return err
 		}
-		c = d.b[d.i]
-		d.i++
-		if c == ',' {
-			d.ws()
-			continue
-		}
-		if c == '}' {
+		if end {
 			break
 		}
-		d.i--
-		return d.syntaxError("after an object value")
 	}
 	if !hasChannel {
 		return &DecodeError{Reason: "message has no channel", Input: snippet(d.b, d.i-1)}
@@ -795,21 +787,13 @@ func (d *decoder) advice(a *Advice, depth int) error {
 		if err != nil {
 			return err
 		}
-		d.ws()
-		if d.i >= len(d.b) {
-			return d.eofError()
+		end, err := d.nextMember()
+		if err != nil {
+			return err
 		}
-		c = d.b[d.i]
-		d.i++
-		if c == ',' {
-			d.ws()
-			continue
-		}
-		if c == '}' {
+		if end {
 			break
 		}
-		d.i--
-		return d.syntaxError("after an object value")
 	}
 	setters := [3]func(*Advice, int){(*Advice).SetTimeout, (*Advice).SetInterval, (*Advice).SetMaxInterval}
 	for i, text := range nums {
@@ -1429,4 +1413,24 @@ func snippet(b []byte, i int) string {
 		return string(b[:max]) + "..."
 	}
 	return string(b)
+}
+
+// nextMember consumes what follows an object member: "," (another member
+// follows) or "}" (the object ends, reported by end).
+func (d *decoder) nextMember() (end bool, err error) {
+	d.ws()
+	if d.i >= len(d.b) {
+		return false, d.eofError()
+	}
+	c := d.b[d.i]
+	d.i++
+	switch c {
+	case ',':
+		d.ws()
+		return false, nil
+	case '}':
+		return true, nil
+	}
+	d.i--
+	return false, d.syntaxError("after an object value")
 }
