@@ -332,13 +332,9 @@ func (b *BayeuxClient) Handshake(ctx context.Context) ([]Message, error) {
 		return nil, err
 	}
 	reply, ok := findReply(replies, MetaHandshake, req.ID)
-	if !ok {
+	if err := replyError(ErrHandshakeDenied, MetaHandshake, reply, ok); err != nil {
 		_ = b.state.ProcessEvent(HandshakeFailed)
-		return replies, fmt.Errorf("%w: %s", ErrNoReply, MetaHandshake)
-	}
-	if !reply.Successful {
-		_ = b.state.ProcessEvent(HandshakeFailed)
-		return replies, NewServerError(ErrHandshakeDenied, reply)
+		return replies, err
 	}
 	idx := negotiate(b.transportNames(), reply.SupportedConnectionTypes, nil)
 	if idx < 0 {
@@ -400,13 +396,9 @@ func (b *BayeuxClient) Connect(ctx context.Context) ([]Message, error) {
 		return nil, err
 	}
 	reply, ok := findReply(replies, MetaConnect, req.ID)
-	if !ok {
+	if err := replyError(ErrConnectFailed, MetaConnect, reply, ok); err != nil {
 		_ = b.state.ProcessEvent(ConnectFailed)
-		return replies, fmt.Errorf("%w: %s", ErrNoReply, MetaConnect)
-	}
-	if !reply.Successful {
-		_ = b.state.ProcessEvent(ConnectFailed)
-		return replies, NewServerError(ErrConnectFailed, reply)
+		return replies, err
 	}
 	_ = b.state.ProcessEvent(SuccessfulConnect)
 	return replies, nil
@@ -448,11 +440,8 @@ func (b *BayeuxClient) subscription(ctx context.Context, ch Channel, kind error,
 	var errs []error
 	for _, r := range reqs {
 		reply, ok := findReply(replies, ch, r.ID)
-		switch {
-		case !ok:
-			errs = append(errs, fmt.Errorf("%w: %s %s", ErrNoReply, ch, r.Subscription[0]))
-		case !reply.Successful:
-			errs = append(errs, NewServerError(kind, reply))
+		if err := replyError(kind, ch, reply, ok); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return replies, joinErrors(errs)
@@ -473,13 +462,7 @@ func (b *BayeuxClient) Publish(ctx context.Context, channel Channel, data any) (
 		return nil, err
 	}
 	reply, ok := findReply(replies, channel, req.ID)
-	switch {
-	case !ok:
-		return replies, fmt.Errorf("%w: publish to %s", ErrNoReply, channel)
-	case !reply.Successful:
-		return replies, NewServerError(ErrPublishDenied, reply)
-	}
-	return replies, nil
+	return replies, replyError(ErrPublishDenied, channel, reply, ok)
 }
 
 // Disconnect sends a /meta/disconnect request to the Bayeux server to
@@ -497,13 +480,7 @@ func (b *BayeuxClient) Disconnect(ctx context.Context) ([]Message, error) {
 		return nil, err
 	}
 	reply, ok := findReply(replies, MetaDisconnect, req.ID)
-	switch {
-	case !ok:
-		return replies, fmt.Errorf("%w: %s", ErrNoReply, MetaDisconnect)
-	case !reply.Successful:
-		return replies, NewServerError(ErrDisconnectFailed, reply)
-	}
-	return replies, nil
+	return replies, replyError(ErrDisconnectFailed, MetaDisconnect, reply, ok)
 }
 
 // Close releases the transports and unregisters the extensions. It does

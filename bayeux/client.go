@@ -592,10 +592,8 @@ func (c *Client) resubscribe(ctx context.Context) {
 		case ok:
 		case err != nil:
 			c.reportError(fmt.Errorf("bayeux: re-subscribe %s: %w", m.Subscription[0], err))
-		case !found[i]:
-			c.reportError(fmt.Errorf("bayeux: re-subscribe %s: %w", m.Subscription[0], ErrNoReply))
 		default:
-			c.reportError(NewServerError(ErrSubscriptionDenied, replies[i]))
+			c.reportError(replyError(ErrSubscriptionDenied, MetaSubscribe, replies[i], found[i]))
 		}
 	}
 }
@@ -735,34 +733,26 @@ func (c *Client) confirm(ctx context.Context, channel Channel) error {
 		}
 		msg := Message{ID: c.wire.newID(), Channel: MetaSubscribe, ClientID: id, Subscription: []Channel{channel}}
 		replies, found, err := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
-		switch {
-		case err == nil && found[0] && replies[0].Successful:
-			c.subs.end(channel, true)
-			return nil
-		case err == nil && found[0]:
-			c.subs.end(channel, false)
-			se := NewServerError(ErrSubscriptionDenied, replies[0])
-			if se.UnknownClient() {
+		if err == nil {
+			err = replyError(ErrSubscriptionDenied, MetaSubscribe, replies[0], found[0])
+			c.subs.end(channel, err == nil)
+			if errors.Is(err, ErrUnknownClient) {
 				// The session was lost; the loop re-handshakes. Try again
 				// in the new session.
 				c.sessionGone(id)
 				c.retryLater(ctx)
 				continue
 			}
-			return se
-		case err == nil:
-			c.subs.end(channel, false)
-			return fmt.Errorf("%w: subscribe %s", ErrNoReply, channel)
-		default:
-			c.subs.end(channel, false)
-			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
-				return err
-			}
-			// A transport failure: subscribing again is harmless.
-			c.reportError(err)
-			if !c.retryLater(ctx) {
-				return err
-			}
+			return err
+		}
+		c.subs.end(channel, false)
+		if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+			return err
+		}
+		// A transport failure: subscribing again is harmless.
+		c.reportError(err)
+		if !c.retryLater(ctx) {
+			return err
 		}
 	}
 }
@@ -804,15 +794,10 @@ func (c *Client) sendUnsubscribe(ctx context.Context, channel Channel) error {
 	}
 	msg := Message{ID: c.wire.newID(), Channel: MetaUnsubscribe, ClientID: id, Subscription: []Channel{channel}}
 	replies, found, err := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
-	case !found[0]:
-		return fmt.Errorf("%w: unsubscribe %s", ErrNoReply, channel)
-	case !replies[0].Successful:
-		return NewServerError(ErrUnsubscribeFailed, replies[0])
 	}
-	return nil
+	return replyError(ErrUnsubscribeFailed, MetaUnsubscribe, replies[0], found[0])
 }
 
 // AddListener adds a local listener: it receives every message the client
@@ -874,22 +859,17 @@ func (c *Client) publish(ctx context.Context, channel Channel, data any, call bo
 		}
 		msg := Message{ID: c.wire.newID(), Channel: channel, ClientID: id, Data: raw}
 		replies, found, err := c.exchange(ctx, c.wire.transport(), []Message{msg}, call)
-		switch {
-		case err != nil:
+		if err != nil {
 			return Message{}, err
-		case !found[0]:
-			return Message{}, fmt.Errorf("%w: publish to %s", ErrNoReply, channel)
-		case !replies[0].Successful:
-			se := NewServerError(ErrPublishDenied, replies[0])
-			if se.UnknownClient() {
-				c.sessionGone(id)
-			}
-			if se.UnknownClient() && attempt == 0 && c.retryLater(ctx) {
+		}
+		err = replyError(ErrPublishDenied, channel, replies[0], found[0])
+		if errors.Is(err, ErrUnknownClient) {
+			c.sessionGone(id)
+			if attempt == 0 && c.retryLater(ctx) {
 				continue
 			}
-			return replies[0], se
 		}
-		return replies[0], nil
+		return replies[0], err
 	}
 }
 
@@ -951,11 +931,8 @@ func (b *Batch) Send(ctx context.Context) error {
 	}
 	var errs []error
 	for i := range msgs {
-		switch {
-		case !found[i]:
-			errs = append(errs, fmt.Errorf("%w: publish to %s", ErrNoReply, msgs[i].Channel))
-		case !replies[i].Successful:
-			errs = append(errs, NewServerError(ErrPublishDenied, replies[i]))
+		if err := replyError(ErrPublishDenied, msgs[i].Channel, replies[i], found[i]); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return joinErrors(errs)
@@ -1041,13 +1018,8 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect bool) error {
 		if id := c.wire.ClientID(); sendDisconnect && id != "" {
 			msg := Message{ID: c.wire.newID(), Channel: MetaDisconnect, ClientID: id}
 			replies, found, derr := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
-			switch {
-			case derr != nil:
-				err = derr
-			case !found[0]:
-				err = fmt.Errorf("%w: %s", ErrNoReply, MetaDisconnect)
-			case !replies[0].Successful:
-				err = NewServerError(ErrDisconnectFailed, replies[0])
+			if err = derr; err == nil {
+				err = replyError(ErrDisconnectFailed, MetaDisconnect, replies[0], found[0])
 			}
 			if err == nil {
 				grace := time.NewTimer(min(c.opts.MaxNetworkDelay, disconnectGrace))

@@ -790,6 +790,9 @@ func TestClientMetaListenerAndPullMode(t *testing.T) {
 	if _, err := c.AddListener("/meta/connect", connects.handle); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Subscribe(ctxT(t), "/early", nil); !errors.Is(err, bayeux.ErrBadState) {
+		t.Errorf("Subscribe before Connect = %v, want ErrBadState", err)
+	}
 	connect(t, c)
 	ctx := ctxT(t)
 	if m := connects.waitN(t, 1)[0]; !m.Successful || m.Channel != bayeux.MetaConnect {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
-	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 )
 
 // handlerTransport is a third-party transport written outside the bayeux
@@ -162,5 +161,3 @@ func TestClientIgnoresSupersededConnectReplyAndTakesPushedEvents(t *testing.T) {
 		t.Logf("disconnect: %v", err)
 	}
 }
-
-var _ = bayeuxtest.NewServer

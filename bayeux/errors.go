@@ -283,3 +283,16 @@ func IsRetryable(err error) bool {
 	}
 	return errors.Is(err, ErrTransport) || errors.Is(err, ErrUnknownClient) || errors.Is(err, ErrNoReply)
 }
+
+// replyError is the outcome of a request on channel: nil when its reply
+// (found reports whether one came) was successful, an error matching
+// ErrNoReply when none came, and a *ServerError of kind otherwise.
+func replyError(kind error, channel Channel, reply Message, found bool) error {
+	switch {
+	case !found:
+		return fmt.Errorf("%w: %s", ErrNoReply, channel)
+	case !reply.Successful:
+		return NewServerError(kind, reply)
+	}
+	return nil
+}

@@ -96,31 +96,30 @@ func (s *Subscription) take() []Message {
 func (s *Subscription) run() {
 	defer close(s.exited)
 	s.gid.Store(goid())
-	for {
-		for batch := s.take(); len(batch) > 0; batch = s.take() {
-			for i := range batch {
-				if s.stopped.Load() {
-					return
-				}
-				s.call(batch[i])
-			}
-		}
+	for s.deliverQueued() {
 		select {
 		case <-s.quit:
 			return
 		case <-s.ready:
 		case <-s.drain:
-			for batch := s.take(); len(batch) > 0; batch = s.take() {
-				for i := range batch {
-					if s.stopped.Load() {
-						return
-					}
-					s.call(batch[i])
-				}
-			}
+			s.deliverQueued()
 			return
 		}
 	}
+}
+
+// deliverQueued hands every queued message to the handler and reports
+// false if the subscription was stopped meanwhile.
+func (s *Subscription) deliverQueued() bool {
+	for batch := s.take(); len(batch) > 0; batch = s.take() {
+		for i := range batch {
+			if s.stopped.Load() {
+				return false
+			}
+			s.call(batch[i])
+		}
+	}
+	return !s.stopped.Load()
 }
 
 func (s *Subscription) call(m Message) {
