@@ -152,8 +152,30 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// UseExtension registers a message extension (see MessageExtender).
-func (c *Client) UseExtension(ext MessageExtender) error { return c.wire.use(ext, c.facade) }
+// UseExtension registers a message extension (see MessageExtender and its
+// optional interfaces).
+func (c *Client) UseExtension(ext MessageExtender) error {
+	if err := c.wire.use(ext, c.facade); err != nil {
+		return err
+	}
+	if se, ok := ext.(SessionExtension); ok {
+		se.AttachSession(sessionHandle{c})
+	}
+	return nil
+}
+
+// sessionHandle is the Session given to extensions.
+type sessionHandle struct{ c *Client }
+
+func (h sessionHandle) ClientID() string      { return h.c.ClientID() }
+func (h sessionHandle) ReportError(err error) { h.c.reportError(err) }
+func (h sessionHandle) Logger() *slog.Logger  { return h.c.log }
+func (h sessionHandle) Rehandshake(reason error) {
+	h.c.mu.Lock()
+	s := h.c.sess
+	h.c.mu.Unlock()
+	h.c.loseSession(s, reason)
+}
 
 // RemoveExtension unregisters a message extension.
 func (c *Client) RemoveExtension(ext MessageExtender) bool { return c.wire.remove(ext) }

@@ -28,10 +28,14 @@ type endpoint struct {
 
 	nextID atomic.Uint64
 
-	// mu guards exts and onPush.
+	// mu guards exts and onPush; hooks is a snapshot of exts, replaced
+	// when they change.
 	mu     sync.Mutex
 	exts   []registeredExt
 	onPush func([]Message)
+	hooks  atomic.Pointer[hooks]
+	// header holds the client-wide headers (WithHeader).
+	header http.Header
 
 	// ownTransport is the connection pool made for this client when the
 	// user gave no http.Client (closed by close).
@@ -48,7 +52,8 @@ func newEndpoint(serverAddress string, o *Options, onPush func([]Message)) (*end
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: server address %q must be an absolute http or https URL", ErrInvalidOption, serverAddress)
 	}
-	e := &endpoint{url: serverAddress, log: o.Logger, onPush: onPush}
+	e := &endpoint{url: serverAddress, log: o.Logger, onPush: onPush, header: o.Header.Clone()}
+	e.hooks.Store(newHooks(nil))
 
 	// The user's http.Client is used as given, except that its redirect
 	// policy is wrapped (on a copy) so that no request is re-sent to a host
@@ -94,7 +99,8 @@ func newEndpoint(serverAddress string, o *Options, onPush func([]Message)) (*end
 		}
 		seen[t.Name()] = true
 	}
-	cfg := TransportConfig{HTTPClient: e.httpClient, Jar: e.jar, Logger: o.Logger, Receive: e.receivePushed}
+	cfg := TransportConfig{HTTPClient: e.httpClient, Jar: e.jar, Logger: o.Logger, Receive: e.receivePushed,
+		Header: e.setHeaders}
 	for i, t := range ts {
 		if err := t.Init(cfg); err != nil {
 			for _, done := range ts[:i] {
@@ -134,6 +140,7 @@ func (e *endpoint) use(ext MessageExtender, client *BayeuxClient) error {
 		}
 	}
 	e.exts = append(e.exts, registeredExt{name, ext})
+	e.hooks.Store(newHooks(e.exts))
 	e.mu.Unlock()
 	ext.Registered(name, client)
 	return nil
@@ -146,6 +153,7 @@ func (e *endpoint) remove(ext MessageExtender) bool {
 	for i, x := range e.exts {
 		if x.ext == ext {
 			e.exts = append(e.exts[:i:i], e.exts[i+1:]...)
+			e.hooks.Store(newHooks(e.exts))
 			e.mu.Unlock()
 			ext.Unregistered()
 			return true
@@ -159,16 +167,24 @@ func (e *endpoint) unregisterAll() {
 	e.mu.Lock()
 	exts := e.exts
 	e.exts = nil
+	e.hooks.Store(newHooks(nil))
 	e.mu.Unlock()
 	for i := len(exts) - 1; i >= 0; i-- {
 		exts[i].ext.Unregistered()
 	}
 }
 
-func (e *endpoint) extensions() []registeredExt {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.exts
+func (e *endpoint) extensions() []registeredExt { return e.hooks.Load().all }
+
+// setHeaders adds the client-wide headers, then lets the header
+// extensions set theirs, on an HTTP request or websocket dial.
+func (e *endpoint) setHeaders(h http.Header) {
+	for k, v := range e.header {
+		h[k] = append([]string(nil), v...)
+	}
+	for _, x := range e.hooks.Load().headers {
+		x.SetHeaders(h)
+	}
 }
 
 // newID returns a fresh message id: alphanumeric (base 36) and unique for

@@ -79,7 +79,9 @@ func (c *Client) receive(msgs []Message) {
 			c.subs.dispatch(c, m)
 		case matched:
 		case len(m.Data) > 0:
-			c.subs.dispatch(c, m)
+			if h := c.wire.hooks.Load(); len(h.filters) == 0 || h.keep(m) {
+				c.subs.dispatch(c, m)
+			}
 		case m.HasSuccessful():
 			c.log.Debug("bayeux unmatched reply ignored", "channel", string(m.Channel), "id", m.ID)
 		default:

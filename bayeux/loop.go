@@ -225,7 +225,11 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, 
 			}
 			return nil, ev
 		}
-		return nil, loopEvent{outcome: handshakeFailed, err: err, fatal: permanent(err)}
+		ev := loopEvent{outcome: handshakeFailed, err: err, fatal: permanent(err)}
+		if ev.fatal && c.wire.hooks.Load().retry(&msg, nil, err) {
+			ev.fatal = false // an extension can fix it (a fresh token)
+		}
+		return nil, ev
 	}
 	if !found[0] {
 		return nil, loopEvent{outcome: handshakeFailed, err: &TransportError{ConnectionType: t.Name(),
@@ -241,6 +245,9 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, 
 			if ev.reconnect != "" && ev.reconnect != ReconnectNone && ev.reconnect != ReconnectHandshake {
 				ev.reconnect = ReconnectRetry
 			}
+		}
+		if ev.reconnect != ReconnectNone && c.wire.hooks.Load().retry(&msg, &reply, ev.err) {
+			ev.reconnect = ReconnectRetry // an extension can fix it
 		}
 		return nil, ev
 	}
@@ -338,12 +345,14 @@ func (c *Client) resubscribe(sess *session) {
 	replies, found, err := c.exchange(sctx, c.wire.transport(), msgs, false)
 	for i, ch := range chs {
 		var res error
+		var reply *Message
 		if err != nil {
 			res = err
 		} else {
 			res = replyError(ErrSubscriptionDenied, MetaSubscribe, replies[i], found[i])
+			reply = &replies[i]
 		}
-		ok := c.applySubscribe(sess, ch, res)
+		ok := c.applySubscribe(sess, &msgs[i], reply, res)
 		if ok && c.subs.release(ch, sess.gen) {
 			continue
 		}

@@ -119,6 +119,9 @@ type Options struct {
 	// DefaultMaxAdviceTimeout and DefaultMaxAdviceInterval.
 	MaxAdviceTimeout  time.Duration
 	MaxAdviceInterval time.Duration
+	// Header holds headers sent with every HTTP request and websocket dial
+	// (WithHeader).
+	Header http.Header
 	// MinConnectPeriod is the shortest time between two /meta/connect
 	// requests when the previous reply came back at once and empty.
 	// Default DefaultMinConnectPeriod.
@@ -246,6 +249,17 @@ func WithMaxCookies(n int) Option {
 // a dead server) for days.
 func WithAdviceLimits(maxTimeout, maxInterval time.Duration) Option {
 	return func(o *Options) { o.MaxAdviceTimeout, o.MaxAdviceInterval = maxTimeout, maxInterval }
+}
+
+// WithHeader adds a header sent with every HTTP request and websocket
+// dial of the client (Faye's setHeader), to the server URLs the user gave.
+func WithHeader(key, value string) Option {
+	return func(o *Options) {
+		if o.Header == nil {
+			o.Header = http.Header{}
+		}
+		o.Header.Add(key, value)
+	}
 }
 
 // WithMinConnectPeriod sets the shortest time between two /meta/connect

@@ -185,10 +185,12 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 		msg := Message{ID: c.wire.newID(), Channel: op, ClientID: sess.id, Subscription: []Channel{ch}}
 		replies, found, err := c.exchange(sess.ctx, c.wire.transport(), []Message{msg}, false)
 		if op == MetaSubscribe {
+			var reply *Message
 			if err == nil {
 				err = replyError(ErrSubscriptionDenied, MetaSubscribe, replies[0], found[0])
+				reply = &replies[0]
 			}
-			delay = !c.applySubscribe(sess, ch, err)
+			delay = !c.applySubscribe(sess, &msg, reply, err)
 			if !delay {
 				bo.reset()
 			}
@@ -214,10 +216,11 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 	}
 }
 
-// applySubscribe records the outcome of a /meta/subscribe to ch sent in
-// sess and reports whether the reconciler may go on at once (false: wait
-// a backoff step).
-func (c *Client) applySubscribe(sess *session, ch Channel, err error) bool {
+// applySubscribe records the outcome of the /meta/subscribe req sent in
+// sess (reply is the server's answer, nil when none came) and reports
+// whether the reconciler may go on at once (false: wait a backoff step).
+func (c *Client) applySubscribe(sess *session, req, reply *Message, err error) bool {
+	ch := req.Subscription[0]
 	var se *ServerError
 	switch {
 	case err == nil:
@@ -230,6 +233,14 @@ func (c *Client) applySubscribe(sess *session, ch Channel, err error) bool {
 		// Cut short by the end of its session: renewed in the next one.
 		return true
 	case errors.As(err, &se):
+		if c.wire.hooks.Load().retry(req, reply, err) {
+			// An extension will change the request: try again, the
+			// first Subscribe still waiting.
+			c.log.Warn("bayeux subscription denied; an extension retries it", "channel", string(ch), "err", err)
+			c.reportError(fmt.Errorf("bayeux: subscribe %s: %w", ch, err))
+			c.subs.failed(ch, err)
+			return false
+		}
 		if c.subs.denied(ch, err) {
 			c.log.Warn("bayeux re-subscription denied; retrying", "channel", string(ch), "err", err)
 			c.reportError(fmt.Errorf("bayeux: re-subscribe %s: %w", ch, err))
@@ -490,6 +501,18 @@ func (r *subRegistry) denied(ch Channel, err error) (retry bool) {
 		e.want--
 	}
 	return retry
+}
+
+// failed records a denial an extension retries: renewals are failed,
+// first subscriptions keep waiting.
+func (r *subRegistry) failed(ch Channel, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.serverSubsLocked(ch, func(s *Subscription) {
+		if s.state != SubscriptionSubscribing {
+			s.state, s.err = SubscriptionFailed, err
+		}
+	})
 }
 
 // unsubscribed records the outcome of a /meta/unsubscribe of ch: the

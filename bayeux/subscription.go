@@ -235,6 +235,14 @@ func (s *Subscription) call(m Message) {
 	}()
 	s.delivered.Add(1)
 	s.handler(m)
+	s.handled(&m)
+}
+
+// handled calls the DeliveredExtension hooks for m.
+func (s *Subscription) handled(m *Message) {
+	for _, d := range s.c.wire.hooks.Load().delivered {
+		d.Delivered(s.channel, m)
+	}
 }
 
 // pop removes the first queued message (pull mode).
@@ -285,6 +293,7 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 		}
 		if m, ok := s.pop(); ok {
 			s.delivered.Add(1)
+			s.handled(&m)
 			return m, nil
 		}
 		s.mu.Lock()
