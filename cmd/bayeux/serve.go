@@ -45,7 +45,11 @@ func serve(ctx context.Context, e *env, addr, path string, timeout time.Duration
 	defer srv.Close()
 	u := reachableURL(addr, ln.Addr(), srv.URL)
 	fmt.Fprintf(e.stdout, "serving Bayeux (long-polling, callback-polling, websocket) on %s\n", u)
-	fmt.Fprintf(e.stdout, "try: bayeux sub -url %s '/chat/**'   and   bayeux pub -url %s /service/echo '\"hi\"'\n", u, u)
+	flag := ""
+	if u != defaultURL {
+		flag = " -url " + u
+	}
+	fmt.Fprintf(e.stdout, "try: bayeux sub%s '/chat/**'   and   bayeux pub%s /service/echo '\"hi\"'\n", flag, flag)
 	<-ctx.Done()
 	return nil
 }
