@@ -144,7 +144,7 @@ func (f *clientFlags) connect(ctx context.Context, c *bayeux.Client, s *status) 
 		s.printf("connected over %s, clientId %s", c.TransportName(), c.ClientID())
 		return nil
 	case ctx.Err() != nil:
-		return ctx.Err()
+		return errors.New("interrupted while connecting")
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("could not connect to %s within %s (-connect-timeout)", f.url, f.connectTimeout)
 	case f.transport != "auto" && (errors.Is(err, bayeux.ErrNoTransport) || errors.Is(err, bayeux.ErrNoCommonTransport)):
