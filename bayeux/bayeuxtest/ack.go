@@ -1,11 +1,10 @@
 package bayeuxtest
 
 import (
-	"encoding/json"
-	"maps"
 	"math"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/internal/extfield"
 )
 
 // WithAckExtension turns on the server side of CometD's message
@@ -50,13 +49,13 @@ type ackedEvent struct {
 // new session asked for in its handshake, adding their fields to the
 // reply's ext.
 func (s *Server) extHandshakeLocked(sess *session, m, reply *bayeux.Message) {
-	if s.cfg.ack && extBool(m.Ext, "ack") {
+	if s.cfg.ack && extfield.Enabled(m.Ext["ack"]) {
 		sess.ack = &ackState{}
-		reply.Ext = withExt(reply.Ext, "ack", true)
+		reply.Ext = extfield.With(reply.Ext, "ack", true)
 	}
-	if s.cfg.replay && extBool(m.Ext, "replay") {
+	if s.cfg.replay && extfield.Enabled(m.Ext["replay"]) {
 		sess.replay = true
-		reply.Ext = withExt(reply.Ext, "replay", true)
+		reply.Ext = extfield.With(reply.Ext, "replay", true)
 		reply.Ext["payload.format"] = true // as Salesforce answers
 	}
 }
@@ -69,7 +68,7 @@ func (s *Server) ackConnectLocked(sess *session, m *bayeux.Message) {
 	if a == nil {
 		return
 	}
-	acked, ok := extInt(m.Ext, "ack")
+	acked, ok := extfield.Int(m.Ext["ack"])
 	if !ok {
 		acked = math.MinInt64 // nothing acknowledged: resend everything
 	}
@@ -108,7 +107,7 @@ func (s *Server) takeEventsLocked(sess *session, replies []bayeux.Message) []bay
 			continue
 		}
 		a.batch++
-		r.Ext = withExt(r.Ext, "ack", a.batch)
+		r.Ext = extfield.With(r.Ext, "ack", a.batch)
 		q := s.drainLocked(sess)
 		for j := range q {
 			// A copy: Outgoing extensions may change the sent one.
@@ -117,48 +116,4 @@ func (s *Server) takeEventsLocked(sess *session, replies []bayeux.Message) []bay
 		return q
 	}
 	return nil
-}
-
-// withExt returns ext (a copy, or a new map when nil) with key set.
-func withExt(ext map[string]any, key string, v any) map[string]any {
-	out := make(map[string]any, len(ext)+1)
-	maps.Copy(out, ext)
-	out[key] = v
-	return out
-}
-
-// extBool reports whether ext[key] is true, or an object whose "enabled"
-// is true (the newer form of the ack extension).
-func extBool(ext map[string]any, key string) bool {
-	switch v := ext[key].(type) {
-	case bool:
-		return v
-	case map[string]any:
-		b, _ := v["enabled"].(bool)
-		return b
-	}
-	return false
-}
-
-// extInt returns ext[key] as an integer, if it is a number.
-func extInt(ext map[string]any, key string) (int64, bool) {
-	return toInt(ext[key])
-}
-
-func toInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case float64:
-		if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
-			return 0, false
-		}
-		return int64(n), true
-	case int:
-		return int64(n), true
-	case int64:
-		return n, true
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
 }

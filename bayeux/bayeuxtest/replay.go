@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/internal/extfield"
 )
 
 // Replay starting points a subscriber may give instead of an event's
@@ -185,7 +186,7 @@ func (s *Server) replaySubscribeLocked(sess *session, m *bayeux.Message, sub boo
 		if !given || ch.HasWildcard() || ch.Type() != bayeux.BroadcastChannel {
 			continue
 		}
-		id, ok := toInt(v)
+		id, ok := extfield.Int(v)
 		if !ok {
 			r := s.errorReply(m, 400, "", "replay id of "+string(ch)+" is not a number")
 			return r, false

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/internal/extfield"
 )
 
 // Timesync is the server side of CometD's timesync extension, as an
@@ -59,12 +60,12 @@ func (t *Timesync) Incoming(m *bayeux.Message) {
 	if !ok {
 		return
 	}
-	tc, ok := toInt(ts["tc"])
+	tc, ok := extfield.Int(ts["tc"])
 	if !ok {
 		return
 	}
-	l, _ := toInt(ts["l"])
-	o, _ := toInt(ts["o"])
+	l, _ := extfield.Int(ts["l"])
+	o, _ := extfield.Int(ts["o"])
 	now := t.now()
 	in := timesyncIn{tc: tc, l: l, o: o, ts: now.Add(t.offset).UnixMilli(), at: now}
 	k := timesyncKey{m.Channel, m.ID}
@@ -96,7 +97,7 @@ func (t *Timesync) Outgoing(m *bayeux.Message) {
 	}
 	t.mu.Unlock()
 	p := t.now().Sub(in.at).Milliseconds()
-	m.Ext = withExt(m.Ext, "timesync", map[string]any{
+	m.Ext = extfield.With(m.Ext, "timesync", map[string]any{
 		"tc": in.tc, "ts": in.ts, "p": p, "a": in.tc + in.o + in.l - in.ts,
 	})
 }
