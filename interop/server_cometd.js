@@ -13,6 +13,8 @@
 //                         expires (default 10000)
 //   COMETD_SWEEP          expiry sweep period in ms (default 200)
 //   COMETD_LOG=debug      the server's own debug log (stdout)
+//   ACK=1                 the server side of CometD's acknowledgement
+//                         extension (cometd-nodejs-server/ack-extension)
 //   WIRE_LOG=1            log every message in and out to stderr
 //
 // Test hooks (not part of the server):
@@ -26,6 +28,12 @@
 //                                       would, {"destroyed":bool}
 //   POST /control/publish?channel=CH    publishes the request body (JSON)
 //                                       from the server
+//   POST /control/tear?count=N          the next N Bayeux responses that
+//                                       carry a message on a non-meta
+//                                       channel are not sent: their
+//                                       connection is destroyed instead, as
+//                                       a network failure after the server
+//                                       handed the messages over would
 const http = require('http');
 const cometd = require('cometd-nodejs-server');
 
@@ -39,6 +47,40 @@ const options = {
 };
 if (process.env.COMETD_LOG) options.logLevel = process.env.COMETD_LOG;
 const server = cometd.createCometDServer(options);
+if (process.env.ACK === '1') {
+  const { AcknowledgedMessagesExtension } = require('cometd-nodejs-server/ack-extension');
+  server.addExtension(new AcknowledgedMessagesExtension());
+}
+
+// tears counts the responses still to tear (POST /control/tear).
+let tears = 0;
+
+// carriesDelivery reports whether a response body holds a message on a
+// non-meta channel.
+function carriesDelivery(body) {
+  try {
+    const msgs = JSON.parse(body);
+    return Array.isArray(msgs) && msgs.some(m => m && typeof m.channel === 'string' && !m.channel.startsWith('/meta/'));
+  } catch (e) {
+    return false;
+  }
+}
+
+// handleBayeux serves a Bayeux request, destroying the connection instead
+// of answering when a tear is armed and the response carries a delivery.
+function handleBayeux(req, res) {
+  const end = res.end.bind(res);
+  res.end = (content, ...rest) => {
+    if (tears > 0 && typeof content === 'string' && carriesDelivery(content)) {
+      tears--;
+      if (process.env.WIRE_LOG === '1') process.stderr.write('tear ' + content.slice(0, 2000) + '\n');
+      req.socket.destroy();
+      return res;
+    }
+    return end(content, ...rest);
+  };
+  server.handle(req, res);
+}
 
 // wire logs one message (WIRE_LOG=1), cut to 2000 characters.
 function wire(prefix, message) {
@@ -83,7 +125,7 @@ function reply(res, status, body) {
 const httpServer = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
   if (url.pathname === '/cometd' || url.pathname.startsWith('/cometd/')) {
-    server.handle(req, res);
+    handleBayeux(req, res);
     return;
   }
   const session = server.getServerSession(url.searchParams.get('clientId') || '');
@@ -95,6 +137,11 @@ const httpServer = http.createServer((req, res) => {
     // The same removal the expiry sweep does (timeout = true).
     if (session) server._removeServerSession(session, true);
     reply(res, 200, { destroyed: !!session });
+    return;
+  }
+  if (url.pathname === '/control/tear' && req.method === 'POST') {
+    tears += parseInt(url.searchParams.get('count') || '1', 10);
+    reply(res, 200, { tears });
     return;
   }
   if (url.pathname === '/control/publish' && req.method === 'POST') {

@@ -109,7 +109,24 @@
 // delay, before or after processing. ExpireSession, ExpireAllSessions,
 // Restart, RefuseWebSocket and TearWebSockets script the rest.
 // Extensions (WithExtension) see every message in and out, and can deny one
-// by setting its Error. Received, Count, Sessions, Subscriptions,
+// by setting its Error.
+//
+// # Built-in extensions
+//
+// WithAckExtension serves CometD's acknowledgement extension: a session
+// that asks for it in its handshake gets its events only in /meta/connect
+// replies, numbered in batches, and those the client does not acknowledge
+// are sent again, so torn connections lose nothing. WithReplay keeps a
+// Salesforce-like replay event log (PublishEvent, ExpireEvents): events
+// carry data.event.replayId and a subscription may start from -1 (new
+// events), -2 (all retained) or a retained id, an unknown or expired id
+// failing with Salesforce's "400::The replayId {N} you provided was
+// invalid..." error. WithOneChannelSubscriptions accepts only one-channel
+// string subscriptions, as Salesforce does. WithBearerAuth requires an
+// "Authorization: Bearer" token checked on every request (Tokens issues
+// tokens that expire), answering Salesforce's "401::Authentication
+// invalid" or HTTP 401. NewTimesync is CometD's timesync extension, with
+// a server clock that can be shifted. Received, Count, Sessions, Subscriptions,
 // Subscribers, HeldConnects, WebSockets and HandshakeCount report state;
 // WaitFor, WaitSubscribed and WaitHeld block until a condition holds, so
 // tests need no sleeps.
@@ -152,8 +169,9 @@
 //     closes the socket (CometD, rule 9), since clients must never send it.
 //   - A reply to a subscribe without subscription cannot echo an empty
 //     subscription (the core codec omits empty fields).
-//   - The ack, replay and timesync extensions (rules 66-68) are not built
-//     in; the Extension interface is where they plug in.
+//   - The ack and replay extensions are built in but off by default
+//     (WithAckExtension, WithReplay); timesync is an Extension
+//     (NewTimesync).
 //   - Publishing without a clientId (rule 58) is answered with the
 //     unknown-client error instead of being accepted.
 package bayeuxtest

@@ -257,6 +257,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(msgs)
+	if s.authRejectHTTP(w, r, callback, msgs) {
+		return
+	}
 
 	ri := &reqInfo{transport: transport, browser: cookieValue(r)}
 	gone := r.Context().Done()

@@ -38,6 +38,12 @@ type config struct {
 	eventsFirst   bool
 	receivedLimit int
 	strictIDs     bool
+	// Built-in extensions (ack.go, replay.go, auth.go).
+	ack        bool
+	replay     bool
+	retention  time.Duration
+	oneChannel bool
+	auth       *authConfig
 }
 
 func defaultConfig() config {

@@ -91,11 +91,9 @@ func (s *Server) process(ri *reqInfo, msgs []bayeux.Message) result {
 	}
 
 	s.mu.Lock()
-	res.events = s.drainLocked(drain)
+	res.events = s.takeEventsLocked(drain, res.replies)
 	for _, sess := range deferred {
-		if sess != drain {
-			s.wakeLocked(sess)
-		}
+		s.wakeLocked(sess) // a no-op for a session whose events were drained
 	}
 	s.mu.Unlock()
 	res.replies = s.finish(res.replies, res.events)
@@ -213,6 +211,7 @@ func (s *Server) handshake(ri *reqInfo, m *bayeux.Message) (bayeux.Message, stri
 	s.sessions[sess.id] = sess
 	s.handshakes++
 	s.bindLocked(sess, ri.ws)
+	s.extHandshakeLocked(sess, m, &reply)
 	s.notifyLocked()
 	s.mu.Unlock()
 	s.log.Debug("bayeuxtest: handshake", "clientId", sess.id, "transport", ri.transport)
@@ -241,6 +240,7 @@ func (s *Server) connect(ri *reqInfo, m *bayeux.Message, lone bool) (bayeux.Mess
 		return r, sess, nil
 	}
 	s.bindLocked(sess, ri.ws)
+	s.ackConnectLocked(sess, m)
 	if old := sess.held; old != nil {
 		s.releaseLocked(old, relSuperseded)
 		ri.superseded = append(ri.superseded, old)
@@ -289,6 +289,9 @@ func (s *Server) subscribe(ri *reqInfo, m *bayeux.Message, sub bool) (bayeux.Mes
 		if sub && ch.Type() == bayeux.MetaChannel {
 			return s.errorReply(m, 403, string(ch), "Forbidden channel"), sess
 		}
+	}
+	if r, ok := s.replaySubscribeLocked(sess, m, sub); !ok {
+		return r, sess
 	}
 	for _, ch := range m.Subscription {
 		if ch.Type() != bayeux.BroadcastChannel {

@@ -69,6 +69,7 @@ type Server struct {
 	wsConns    map[*wsConn]struct{}
 	refuseWS   bool
 	held       int
+	replay     replayLog // the replay event log (replay.go)
 	// changed is closed and replaced on every state change (see WaitFor).
 	changed chan struct{}
 }

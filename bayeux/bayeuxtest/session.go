@@ -31,6 +31,11 @@ type session struct {
 	// connect is held.
 	lastActive time.Time
 	removed    bool
+	// ack is the acknowledgement extension's state (ack.go), nil when the
+	// session did not negotiate it; replay is set when its handshake asked
+	// for the replay extension (replay.go).
+	ack    *ackState
+	replay bool
 }
 
 // releaseReason says why a held /meta/connect ended.
@@ -201,7 +206,7 @@ func (s *Server) deliverLocked(sess *session, ev bayeux.Message, wake bool) {
 	if len(s.cfg.exts) > 0 && ev.Ext != nil {
 		ev.Ext = maps.Clone(ev.Ext) // each session's copy may be changed by Outgoing
 	}
-	if sess.ws != nil && sess.ws.push(ev) {
+	if sess.ack == nil && sess.ws != nil && sess.ws.push(ev) {
 		return
 	}
 	sess.queue = append(sess.queue, ev)
@@ -257,7 +262,9 @@ func (s *Server) awaitHeld(hc *heldConnect, gone <-chan struct{}) (msgs []bayeux
 	reply := hc.reply
 	switch hc.reason {
 	case relTimeout, relWake:
-		events = s.drainLocked(sess)
+		rs := []bayeux.Message{reply}
+		events = s.takeEventsLocked(sess, rs)
+		reply = rs[0]
 	case relSuperseded:
 		// answered without events: they go to the newer connect
 	case relDisconnected:

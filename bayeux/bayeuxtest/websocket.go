@@ -33,6 +33,7 @@ type wsConn struct {
 	s       *Server
 	c       *websocket.Conn
 	browser string
+	token   string // bearer token of the upgrade (auth.go)
 	// sessions are the sessions bound to this connection; guarded by
 	// Server.mu.
 	sessions map[*session]struct{}
@@ -55,6 +56,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bayeuxtest: websocket refused", http.StatusBadRequest)
 		return
 	}
+	if s.authRejectUpgrade(w, r) {
+		return
+	}
 	browser := cookieValue(r)
 	hdr := http.Header{}
 	if browser == "" {
@@ -68,7 +72,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(s.cfg.maxBody)
 	wc := &wsConn{
-		s: s, c: c, browser: browser,
+		s: s, c: c, browser: browser, token: bearer(r.Header),
 		sessions: make(map[*session]struct{}),
 		signal:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -121,6 +125,9 @@ func (wc *wsConn) readLoop() {
 			return
 		}
 		s.record(msgs)
+		if wc.authRejectFrame(msgs) {
+			continue
+		}
 		f := s.takeFault(bayeux.ConnectionTypeWebSocket, msgs)
 		if f != nil && !f.processes() {
 			wc.after(f.Delay, func() { wc.applyFault(f) })
