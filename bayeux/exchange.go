@@ -78,6 +78,12 @@ func (c *Client) receive(msgs []Message) {
 			}
 			c.subs.dispatch(c, m)
 		case matched:
+		case m.Channel.HasWildcard():
+			// No one can publish to a pattern: a server forwarding such an
+			// event is broken. It is not delivered (a subscriber of /a/*
+			// would otherwise get an event "on" /a/**).
+			stray++
+			strayChannel = m.Channel
 		case len(m.Data) > 0:
 			if h := c.wire.hooks.Load(); len(h.filters) == 0 || h.keep(m) {
 				c.subs.dispatch(c, m)
@@ -91,7 +97,7 @@ func (c *Client) receive(msgs []Message) {
 	}
 	if stray > 0 {
 		// One report per payload, however many such messages it holds.
-		c.reportError(&DecodeError{Reason: fmt.Sprintf("%d message(s) neither a reply nor an event (no data, no successful), the last on %s", stray, strayChannel)})
+		c.reportError(&DecodeError{Reason: fmt.Sprintf("%d message(s) neither a reply nor an event (no data, no successful, or a wildcard channel), the last on %s", stray, strayChannel)})
 	}
 }
 

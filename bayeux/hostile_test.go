@@ -224,3 +224,56 @@ func TestIDlessMetaReplies(t *testing.T) {
 		t.Fatalf("Unsubscribe with an id-less reply: %v", err)
 	}
 }
+
+// An event on a wildcard channel name is not delivered to a pattern
+// subscriber, and a /meta/subscribe reply naming another channel does not
+// confirm the subscription.
+func TestHostileWildcardEventAndWrongSubscribeReply(t *testing.T) {
+	leakCheck(t)
+	f := newScripted(t)
+	var wrong atomic.Bool
+	wrong.Store(true)
+	f.setHook(func(ctx context.Context, m bayeux.Message) (*bayeux.Message, <-chan struct{}) {
+		if isSubscribe("/b")(m) && wrong.Load() {
+			r := ok(m)
+			r.Subscription = []bayeux.Channel{"/other"}
+			return &r, nil
+		}
+		return nil, nil
+	})
+	errs := make(chan error, 16)
+	c := newScriptedClient(t, f, bayeux.WithErrorHandler(func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}))
+	got := make(chan bayeux.Message, 4)
+	if _, err := c.Subscribe(ctxT(t), "/a/*", func(m bayeux.Message) { got <- m }); err != nil {
+		t.Fatal(err)
+	}
+	f.push(event("/a/**", 1), event("/a/x", 2))
+	m := <-got
+	if m.Channel != "/a/x" {
+		t.Fatalf("delivered an event on %s to /a/*", m.Channel)
+	}
+	if err := <-errs; !errors.Is(err, bayeux.ErrMalformed) {
+		t.Errorf("the wildcard event was reported as %v, want ErrMalformed", err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Subscribe(ctxT(t), "/b", func(bayeux.Message) {})
+		done <- err
+	}()
+	eventually(t, "two answers naming another channel", func() bool { return f.count(isSubscribe("/b")) >= 2 })
+	select {
+	case err := <-done:
+		t.Fatalf("Subscribe returned %v on a reply naming another channel", err)
+	default:
+	}
+	wrong.Store(false)
+	if err := <-done; err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+}

@@ -349,7 +349,7 @@ func (c *Client) resubscribe(sess *session) {
 		if err != nil {
 			res = err
 		} else {
-			res = replyError(ErrSubscriptionDenied, MetaSubscribe, replies[i], found[i])
+			res = subscribeReplyError(&msgs[i], replies[i], found[i])
 			reply = &replies[i]
 		}
 		ok := c.applySubscribe(sess, &msgs[i], reply, res)

@@ -187,7 +187,7 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 		if op == MetaSubscribe {
 			var reply *Message
 			if err == nil {
-				err = replyError(ErrSubscriptionDenied, MetaSubscribe, replies[0], found[0])
+				err = subscribeReplyError(&msg, replies[0], found[0])
 				reply = &replies[0]
 			}
 			delay = !c.applySubscribe(sess, &msg, reply, err)
@@ -214,6 +214,21 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 			delay = true
 		}
 	}
+}
+
+// subscribeReplyError is the outcome of the /meta/subscribe req: a reply
+// naming another channel than the request is not taken as a confirmation
+// (matching by id alone would let a confused server confirm the wrong
+// subscription).
+func subscribeReplyError(req *Message, reply Message, found bool) error {
+	if err := replyError(ErrSubscriptionDenied, MetaSubscribe, reply, found); err != nil {
+		return err
+	}
+	if len(reply.Subscription) > 0 && !slices.Equal(reply.Subscription, req.Subscription) {
+		return &DecodeError{Reason: "/meta/subscribe reply names another subscription",
+			Input: fmt.Sprint(reply.Subscription)}
+	}
+	return nil
 }
 
 // applySubscribe records the outcome of the /meta/subscribe req sent in
