@@ -125,13 +125,25 @@ func TestBayeuxtestFaults(t *testing.T) {
 		t.Errorf("pending faults %d, connects received %d; want 0 and 2", srv.PendingFaults(), srv.Count(bayeux.MetaConnect)-connects)
 	}
 
-	srv.InjectFault(bayeuxtest.Fault{Channel: "/orders/**", Tear: true, Process: true})
+	// Torn on a reused connection before any byte of the answer: sent
+	// once more, on a fresh connection, and no more.
+	srv.InjectFault(bayeuxtest.Fault{Channel: "/orders/**", Tear: true, Process: true, Times: 2})
 	_, err := s.tr.RoundTrip(ctx, s.url, []bayeux.Message{{ID: "4", Channel: "/orders/x", ClientID: s.id, Data: json.RawMessage(`1`)}})
 	if !errors.Is(err, bayeux.ErrTransport) {
 		t.Fatalf("torn publish: err = %v", err)
 	}
-	if n := srv.Count("/orders/x"); n != 1 {
-		t.Errorf("the publish reached the server %d times", n)
+	if n := srv.Count("/orders/x"); n != 2 {
+		t.Errorf("the publish reached the server %d times, want 2", n)
+	}
+	// Torn on a fresh connection: not re-sent.
+	srv.Client().CloseIdleConnections()
+	srv.InjectFault(bayeuxtest.Fault{Channel: "/orders/**", Tear: true, Process: true})
+	_, err = s.tr.RoundTrip(ctx, s.url, []bayeux.Message{{ID: "4b", Channel: "/orders/y", ClientID: s.id, Data: json.RawMessage(`1`)}})
+	if !errors.Is(err, bayeux.ErrTransport) {
+		t.Fatalf("torn publish: err = %v", err)
+	}
+	if n := srv.Count("/orders/y"); n != 1 {
+		t.Errorf("the publish on a fresh connection reached the server %d times", n)
 	}
 
 	srv.InjectFault(bayeuxtest.Fault{Channel: bayeux.MetaConnect, Raw: []byte("<html>proxy error</html>")})
