@@ -310,3 +310,40 @@ func TestBodyLimitAndRedaction(t *testing.T) {
 		t.Fatalf("error shows the query: %v", err)
 	}
 }
+
+// Nothing queues requests of one lane: two lone connects are in flight at
+// once, so that a suite can probe how a server treats a second one.
+func TestNoQueueWithinALane(t *testing.T) {
+	var inFlight atomic.Int64
+	both := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if inFlight.Add(1) == 2 {
+			close(both)
+		}
+		select {
+		case <-both:
+		case <-time.After(5 * time.Second):
+		}
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	defer srv.Close()
+	h := newHTTP(t)
+	ctx := testCtx(t)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := h.Post(ctx, wire.LaneConnect, srv.URL, []byte(`[{"channel":"/meta/connect"}]`))
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-both:
+	default:
+		t.Fatal("the two requests of the connect lane were not in flight together")
+	}
+}

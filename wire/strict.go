@@ -125,7 +125,7 @@ var ErrNotPayload = errors.New("not a Bayeux payload (a JSON array of messages o
 // ErrNotPayload) is only for a body that is not one valid JSON array or
 // object.
 func Decode(payload []byte) (*Payload, error) {
-	trimmed := bytes.TrimSpace(payload)
+	trimmed := bytes.Trim(payload, " \t\r\n") // JSON whitespace only
 	if len(trimmed) == 0 || (trimmed[0] != '[' && trimmed[0] != '{') {
 		return nil, fmt.Errorf("%w: starts with %q", ErrNotPayload, head(trimmed))
 	}

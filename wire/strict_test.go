@@ -126,3 +126,13 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Only JSON whitespace surrounds a payload: a non-breaking space or a BOM
+// is not JSON.
+func TestDecodeRejectsNonJSONSpace(t *testing.T) {
+	for _, in := range []string{"\u00a0[]", "[]\u0085", "\ufeff[]"} {
+		if _, err := wire.Decode([]byte(in)); !errors.Is(err, wire.ErrNotPayload) {
+			t.Errorf("Decode(%q) = %v", in, err)
+		}
+	}
+}
