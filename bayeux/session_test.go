@@ -399,3 +399,49 @@ func (e *countingExt) Outgoing(m *bayeux.Message)              { e.onOut(m) }
 func (e *countingExt) Incoming(*bayeux.Message)                {}
 func (e *countingExt) Registered(string, *bayeux.BayeuxClient) {}
 func (e *countingExt) Unregistered()                           {}
+
+// Subscribe while the last subscription's /meta/unsubscribe is in flight:
+// the new subscription is confirmed only once the server has it again.
+func TestSessionSubscribeDuringUnsubscribe(t *testing.T) {
+	leakCheck(t)
+	f := newScripted(t)
+	c := newScriptedClient(t, f)
+	old, err := c.Subscribe(ctxT(t), "/a", func(bayeux.Message) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	f.setHook(func(ctx context.Context, m bayeux.Message) (*bayeux.Message, <-chan struct{}) {
+		if isUnsubscribe("/a")(m) {
+			r := ok(m)
+			return &r, release
+		}
+		return nil, nil
+	})
+	unsubscribed := make(chan error, 1)
+	go func() { unsubscribed <- old.Unsubscribe(ctxT(t)) }()
+	eventually(t, "the unsubscribe in flight", func() bool { return f.count(isUnsubscribe("/a")) == 1 })
+	done := make(chan error, 1)
+	var sub *bayeux.Subscription
+	go func() {
+		var err error
+		sub, err = c.Subscribe(ctxT(t), "/a", func(bayeux.Message) {})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Subscribe returned (%v) while the server was dropping the channel", err)
+	default:
+	}
+	close(release)
+	if err := <-unsubscribed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !f.subscribed("c1", "/a") || sub.State() != bayeux.SubscriptionSubscribed {
+		t.Fatalf("server has /a: %v; state %v", f.subscribed("c1", "/a"), sub.State())
+	}
+}

@@ -322,7 +322,9 @@ func (r *subRegistry) add(s *Subscription, gen uint64) (spawn, ok bool) {
 		r.server[s.channel] = e
 	}
 	e.want++
-	if gen != 0 && e.confirmed == gen {
+	if gen != 0 && e.confirmed == gen && !e.busy {
+		// Confirmed in the current session, and no unsubscribe in
+		// flight that would undo it.
 		s.state = SubscriptionSubscribed
 		close(s.settled)
 		return false, true
