@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -180,8 +181,17 @@ func deadline(ctx context.Context, set func(time.Time) error) func() {
 // ctxErr returns ctx's error when ctx ended (the cause of a deadline error
 // in that case), err otherwise.
 func ctxErr(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
 		return errors.Join(ctx.Err(), err)
+	}
+	// The connection's deadline can pass a moment before ctx's own timer
+	// fires: a timeout at or after ctx's deadline is ctx's.
+	var ne net.Error
+	if d, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(d) {
+		return errors.Join(context.DeadlineExceeded, err)
 	}
 	return err
 }
