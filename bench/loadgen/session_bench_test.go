@@ -202,7 +202,7 @@ func measureRoundTrips(b *testing.B, run func()) {
 // BenchmarkPublishLatency measures the latency from Publish to the
 // subscriber's handler, one message at a time, through a bayeuxtest
 // server in a child process over loopback, and reports its p50, p90 and
-// p99 in microseconds. (bayeux's BenchmarkPublishToDelivery measures the
+// p99 in microseconds. (bayeux's BenchmarkPublishToDelivery measures
 // the same with the server in the process, until both the reply to
 // Publish and the delivery are in.)
 func BenchmarkPublishLatency(b *testing.B) {
