@@ -52,6 +52,13 @@ type Result struct {
 	// was written, else 0.
 	ClientCPUSeconds float64 `json:"clientCpuSeconds"`
 	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
+	// MachineBusyCPUSeconds is the CPU time every process of the machine
+	// used during the run (setup excluded; Linux only): what exceeds the
+	// client's and the server's was taken by other processes.
+	// MachineCPUSeconds is what the machine had: its CPUs times the
+	// run's wall time.
+	MachineBusyCPUSeconds float64 `json:"machineBusyCpuSeconds,omitempty"`
+	MachineCPUSeconds     float64 `json:"machineCpuSeconds,omitempty"`
 }
 
 // Host describes the machine the load ran on.

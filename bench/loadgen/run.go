@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.SetupSeconds = time.Since(t0).Seconds()
 
 	cpu0 := processCPU()
+	busy0, busyOK := machineBusy()
 	stopProgress := r.progress()
 	start := time.Now()
 	r.publish(ctx)
@@ -70,6 +72,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.drain(ctx)
 	stopProgress()
 	res.ClientCPUSeconds = (processCPU() - cpu0).Seconds()
+	if busy1, ok := machineBusy(); ok && busyOK {
+		res.MachineBusyCPUSeconds = (busy1 - busy0).Seconds()
+		res.MachineCPUSeconds = time.Since(start).Seconds() * float64(runtime.NumCPU())
+	}
 
 	res.Sent, res.SendFailures = r.sent.Load(), r.sendFailures.Load()
 	res.Expected, res.Received = r.expected.Load(), r.received.Load()

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,9 @@ func TestRunTinyLoad(t *testing.T) {
 			}
 			if got.Config.Clients != 10 || got.Config.Transport != tr || got.Host.CPUs == 0 {
 				t.Errorf("config or host not recorded: %+v %+v", got.Config, got.Host)
+			}
+			if runtime.GOOS == "linux" && (got.MachineCPUSeconds <= 0 || got.MachineBusyCPUSeconds <= 0) {
+				t.Errorf("machine CPU not measured: busy %v of %v", got.MachineBusyCPUSeconds, got.MachineCPUSeconds)
 			}
 			if !strings.Contains(progress.String(), "received") {
 				t.Errorf("no progress line: %q", progress.String())

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/bayeux-go/sdk/bench/loadgen"
@@ -52,6 +53,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "write the result as JSON to this file")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process (with -serve: of the server) to this file")
 	serverProfile := fs.String("server-cpuprofile", "", "write a CPU profile of the bayeuxtest server process to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of this process (with -serve: of the server) to this file")
+	serverTrace := fs.String("server-trace", "", "write an execution trace of the bayeuxtest server process to this file")
 	serveOnly := fs.Bool("serve", false, "only run the server: print \"LISTEN <url>\" and serve until standard input ends")
 	addr := fs.String("addr", "127.0.0.1:0", "address the server listens on, with -serve")
 	if err := fs.Parse(args); err != nil {
@@ -67,6 +70,13 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer stop()
 	}
+	if *traceFile != "" {
+		stop, err := startTrace(*traceFile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if *serveOnly {
 		return loadgen.ServeUntilEOF(*addr, os.Stdin, stdout)
 	}
@@ -74,7 +84,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var srv *loadgen.ServerProcess
 	if cfg.URL == "" {
 		var err error
-		if srv, err = startBenchServer(*serverProfile); err != nil {
+		if srv, err = startBenchServer(*serverProfile, *serverTrace); err != nil {
 			return err
 		}
 		defer srv.Stop()
@@ -112,7 +122,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // startBenchServer starts this program as `bayeux bench -serve`.
-func startBenchServer(profile string) (*loadgen.ServerProcess, error) {
+func startBenchServer(profile, traceFile string) (*loadgen.ServerProcess, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -120,6 +130,9 @@ func startBenchServer(profile string) (*loadgen.ServerProcess, error) {
 	args := []string{"bench", "-serve"}
 	if profile != "" {
 		args = append(args, "-cpuprofile", profile)
+	}
+	if traceFile != "" {
+		args = append(args, "-trace", traceFile)
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
@@ -137,6 +150,21 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}
 	return func() {
 		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+func startTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		trace.Stop()
 		f.Close()
 	}, nil
 }
@@ -159,6 +187,9 @@ func printResult(w io.Writer, r *loadgen.Result) {
 	fmt.Fprintf(w, "cpu        client %.1f s", r.ClientCPUSeconds)
 	if r.ServerCPUSeconds > 0 {
 		fmt.Fprintf(w, ", server %.1f s (setup included)", r.ServerCPUSeconds)
+	}
+	if r.MachineCPUSeconds > 0 {
+		fmt.Fprintf(w, "; machine busy %.1f of %.1f CPU s", r.MachineBusyCPUSeconds, r.MachineCPUSeconds)
 	}
 	fmt.Fprintln(w)
 	if r.ClientErrors > 0 {
