@@ -8,9 +8,10 @@
 // messages. It prints CPU and wall ns/msg for each client and the ratio
 // to ours.
 //
-// The clients: this SDK's, and the CometD JavaScript client (npm cometd
-// 9.0.0 with cometd-nodejs-client 2.0.0, pinned in package.json and
-// package-lock.json here). gobayeux is not measured: the Go module proxy
+// The clients: this SDK's, the CometD JavaScript client (npm cometd 9.0.0
+// with cometd-nodejs-client 2.0.0, pinned in package.json and
+// package-lock.json here) and, for reference over long-polling, a bare
+// net/http loop that only reads and decodes the replies. gobayeux is not measured: the Go module proxy
 // does not serve github.com/sigmavirus24/gobayeux/v2.
 //
 // Usage, from the repository root:

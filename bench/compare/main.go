@@ -37,7 +37,7 @@ type measurement struct {
 
 func main() {
 	serve := flag.Bool("serve", false, "run the canned server: print its URL and serve until standard input ends")
-	client := flag.String("client", "", "run one client: go")
+	client := flag.String("client", "", "run one client: go or net-http")
 	url := flag.String("url", "", "server URL, with -client")
 	transport := flag.String("transport", "both", "long-polling, websocket or both")
 	messages := flag.Int64("messages", 500_000, "messages measured per client")
@@ -49,6 +49,8 @@ func main() {
 		err = serveCanned(os.Stdin, os.Stdout)
 	case *client == "go":
 		err = runGoClient(*url, *transport, *messages, *warmup)
+	case *client == "net-http":
+		err = runNetHTTPLoop(*url, *messages, *warmup)
 	case *client != "":
 		err = fmt.Errorf("unknown client %q", *client)
 	default:
@@ -112,6 +114,9 @@ func compareOver(exe, url, transport string, messages, warmup int64) error {
 	clients := []*exec.Cmd{
 		exec.Command(exe, "-client", "go", "-url", url, "-transport", transport, "-messages", n, "-warmup", w),
 		exec.Command("node", filepath.Join(sourceDir(), "cometd_client.mjs"), url, transport, n, w),
+	}
+	if transport == "long-polling" {
+		clients = append(clients, exec.Command(exe, "-client", "net-http", "-url", url, "-messages", n, "-warmup", w))
 	}
 	var results []measurement
 	for _, c := range clients {
@@ -207,6 +212,49 @@ func runGoClient(url, transport string, messages, warmup int64) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%d of %d messages delivered: %w", delivered, warmup+messages, ctx.Err())
 	}
+}
+
+// runNetHTTPLoop is a reference for the long-polling figures: a bare
+// net/http loop that posts a /meta/connect, reads the reply and decodes it
+// with bayeux.DecodeMessages (io.ReadAll, no presized buffer), without a
+// session, delivery or handler.
+func runNetHTTPLoop(url string, messages, warmup int64) error {
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	var (
+		delivered int64
+		cpu0      time.Duration
+		wall0     time.Time
+	)
+	for delivered < warmup+messages {
+		resp, err := hc.Post(url, "application/json;charset=UTF-8",
+			strings.NewReader(`[{"id":"1","channel":"/meta/connect","clientId":"compare1","connectionType":"long-polling"}]`))
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		msgs, err := bayeux.DecodeMessages(body)
+		if err != nil {
+			return err
+		}
+		for i := range msgs {
+			if len(msgs[i].Data) == 0 {
+				continue
+			}
+			delivered++
+			if delivered == warmup {
+				cpu0, wall0 = processCPU(), time.Now()
+			}
+		}
+	}
+	// The last reply may overshoot: count what was measured.
+	n := delivered - warmup
+	return json.NewEncoder(os.Stdout).Encode(measurement{Client: "bare net/http loop + DecodeMessages",
+		Messages: n, CPUNs: int64(processCPU() - cpu0), WallNs: int64(time.Since(wall0))})
 }
 
 // serveCanned serves the canned server until in reaches its end.
