@@ -38,6 +38,7 @@ type config struct {
 	eventsFirst   bool
 	receivedLimit int
 	strictIDs     bool
+	mis           Misbehaviour
 }
 
 func defaultConfig() config {

@@ -246,6 +246,7 @@ func (wc *wsConn) writeLoop() {
 							i++
 						}
 						wc.s.outgoing(msgs)
+						msgs = wc.s.rewrite(msgs)
 					}
 					var err error
 					buf, err = bayeux.AppendMessages(buf[:0], msgs)
