@@ -100,7 +100,12 @@ func transportCases() []caseDef {
 		{id: "websocket.frames", section: secWS, level: Convention, source: srcCometDWS, transport: WebSocket,
 			rule: "Every websocket frame the server sends is a text frame holding a JSON array of messages",
 			run: func(t *T) {
-				s := t.deliveryOver(WebSocket)
+				s := t.open(WebSocket)
+				ch := t.channel()
+				t.subscribe(s, ch)
+				s.ws.ensureConnect(s)
+				t.publish(t.open(LongPolling), ch, map[string]any{"n": 1})
+				s.await(t.ctx, onChannel(ch), 1, t.wait())
 				s.ws.mu.Lock()
 				frames := s.ws.frames
 				s.ws.mu.Unlock()

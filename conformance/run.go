@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"runtime"
 	"slices"
@@ -56,6 +57,11 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w %q: want http://host/path or https://host/path", ErrBadURL, rawURL)
+	}
+	if cfg.rt == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		defer tr.CloseIdleConnections()
+		cfg.rt = tr
 	}
 	e := &env{cfg: cfg, url: rawURL, run: strings.ToLower(rand.Text()[:10])}
 	ws := *u

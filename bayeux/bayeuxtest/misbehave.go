@@ -43,6 +43,9 @@ type Misbehaviour struct {
 	// IgnoreUnsubscribe answers /meta/unsubscribe successfully without
 	// removing the subscription.
 	IgnoreUnsubscribe bool
+	// WebSocketFrame, when set, replaces the bytes of every websocket frame
+	// the server sends.
+	WebSocketFrame func(frame []byte) []byte
 	// DeliverOnConnectOnly delivers events only in /meta/connect
 	// responses (or pushes), never on the immediate reply to another
 	// request of the session.

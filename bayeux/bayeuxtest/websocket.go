@@ -256,6 +256,9 @@ func (wc *wsConn) writeLoop() {
 					}
 					payload = buf
 				}
+				if wc.s.cfg.mis.WebSocketFrame != nil {
+					payload = wc.s.cfg.mis.WebSocketFrame(payload)
+				}
 				_ = wc.c.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 				if err := wc.c.WriteMessage(websocket.TextMessage, payload); err != nil {
 					wc.shutdown()

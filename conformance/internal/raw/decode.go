@@ -217,10 +217,11 @@ func (m Msg) Member(obj, k string) (json.RawMessage, bool) {
 	return v, ok
 }
 
-// IsReply reports whether the message is a reply (it has successful, or it
-// is on a /meta channel); otherwise it is an event.
+// IsReply reports whether the message is a reply: it has successful, or it
+// is on a /meta channel without data. Anything else is an event (so a
+// /meta message with data that a server wrongly delivers is seen as one).
 func (m Msg) IsReply() bool {
-	return m.Has("successful") || strings.HasPrefix(m.S("channel"), "/meta/")
+	return m.Has("successful") || (strings.HasPrefix(m.S("channel"), "/meta/") && !m.Has("data"))
 }
 
 // Anomalies describes what a strict reader objects to, or "".

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -31,7 +32,8 @@ type Frame struct {
 // WS is a raw websocket connection. Write may be called concurrently with
 // Read; Read must be called from one goroutine.
 type WS struct {
-	c *websocket.Conn
+	c  *websocket.Conn
+	wm sync.Mutex // one writer at a time, as gorilla/websocket requires
 }
 
 // DialWS opens a websocket to url (ws:// or wss://) with the cookies of jar.
@@ -51,7 +53,11 @@ func DialWS(ctx context.Context, url string, jar http.CookieJar, maxFrame int64)
 }
 
 // Write sends one text frame.
-func (w *WS) Write(b []byte) error { return w.c.WriteMessage(websocket.TextMessage, b) }
+func (w *WS) Write(b []byte) error {
+	w.wm.Lock()
+	defer w.wm.Unlock()
+	return w.c.WriteMessage(websocket.TextMessage, b)
+}
 
 // Read reads the next frame, giving up when ctx ends (the connection is
 // then unusable).
