@@ -85,7 +85,7 @@ func (s *session) wsSend(ctx context.Context, body []byte, ids []string) (*excha
 		w.waiters[id] = chans[i]
 	}
 	w.mu.Unlock()
-	if err := w.c.Write(body); err != nil {
+	if err := w.c.Write(ctx, body); err != nil {
 		return nil, err
 	}
 	x := &exchange{body: body}

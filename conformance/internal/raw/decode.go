@@ -1,12 +1,13 @@
 package raw
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/bayeux-go/sdk/wire"
 )
 
 // Msg is one Bayeux message decoded strictly: every field kept as sent.
@@ -26,120 +27,43 @@ type Msg struct {
 	WrongType []string
 }
 
-// kind is the JSON type a Bayeux field must have.
-type kind int
-
-const (
-	kString kind = iota
-	kBool
-	kObject
-	kStrings
-	kStringOrStrings
-	kAny
-)
-
-// fields are the message fields of Bayeux 1.0 and their types.
-var fields = map[string]kind{
-	"channel": kString, "version": kString, "minimumVersion": kString,
-	"supportedConnectionTypes": kStrings, "clientId": kString, "advice": kObject,
-	"connectionType": kString, "id": kString, "timestamp": kString, "data": kAny,
-	"successful": kBool, "subscription": kStringOrStrings, "error": kString,
-	"ext": kObject, "authSuccessful": kBool, "connectionId": kString,
-	"json-comment-filtered": kBool,
-}
-
 // ErrNotArray reports a body that is not a JSON array of objects.
-var ErrNotArray = errors.New("not a JSON array of objects")
+var ErrNotArray = errors.New("not a JSON array of message objects")
 
 // DecodeArray decodes a JSON array of message objects strictly.
 func DecodeArray(b []byte) ([]Msg, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '[' {
-		return nil, ErrNotArray
+	p, err := wire.Decode(b)
+	if err != nil {
+		return nil, err
 	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(b, &elems); err != nil {
-		return nil, fmt.Errorf("bad JSON: %w", err)
+	if !p.Array {
+		return nil, fmt.Errorf("%w: a single object", ErrNotArray)
 	}
-	out := make([]Msg, 0, len(elems))
-	for i, e := range elems {
-		m, err := DecodeObject(e)
-		if err != nil {
-			return nil, fmt.Errorf("message %d: %w", i, err)
+	out := make([]Msg, len(p.Messages))
+	for i, rm := range p.Messages {
+		out[i] = Msg{Raw: rm.Raw, Fields: map[string]json.RawMessage{}}
+		for _, f := range rm.Fields {
+			if _, seen := out[i].Fields[f.Key]; !seen {
+				out[i].Fields[f.Key] = f.Value
+			}
 		}
-		out = append(out, m)
+	}
+	for _, f := range p.Findings {
+		m := &out[f.Message]
+		switch f.Kind {
+		case wire.NotObject:
+			return nil, fmt.Errorf("%w: message %d is %s", ErrNotArray, f.Message, f.Detail)
+		case wire.DuplicateKey:
+			m.Dups = append(m.Dups, f.Key)
+		case wire.FoldedKey:
+			m.Folded = append(m.Folded, f.Key)
+		case wire.UnknownField:
+			m.Unknown = append(m.Unknown, f.Key)
+		case wire.WrongType:
+			m.WrongType = append(m.WrongType, f.Key)
+		}
 	}
 	return out, nil
-}
-
-// DecodeObject decodes one message object strictly.
-func DecodeObject(b []byte) (Msg, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
-		return Msg{}, ErrNotArray
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil {
-		return Msg{}, err
-	}
-	m := Msg{Raw: append(json.RawMessage(nil), b...), Fields: map[string]json.RawMessage{}}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return Msg{}, err
-		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return Msg{}, err
-		}
-		if _, seen := m.Fields[key]; seen {
-			m.Dups = append(m.Dups, key)
-			continue
-		}
-		m.Fields[key] = v
-		k, known := fields[key]
-		switch {
-		case known:
-			if !hasKind(v, k) {
-				m.WrongType = append(m.WrongType, key)
-			}
-		case foldedField(key) != "":
-			m.Folded = append(m.Folded, key)
-		default:
-			m.Unknown = append(m.Unknown, key)
-		}
-	}
-	return m, nil
-}
-
-func foldedField(key string) string {
-	for f := range fields {
-		if strings.EqualFold(f, key) {
-			return f
-		}
-	}
-	return ""
-}
-
-func hasKind(v json.RawMessage, k kind) bool {
-	if len(v) == 0 {
-		return false
-	}
-	switch k {
-	case kString:
-		return v[0] == '"'
-	case kBool:
-		return string(v) == "true" || string(v) == "false"
-	case kObject:
-		return v[0] == '{'
-	case kStrings:
-		var s []string
-		return v[0] == '[' && json.Unmarshal(v, &s) == nil
-	case kStringOrStrings:
-		return v[0] == '"' || hasKind(v, kStrings)
-	}
-	return true
 }
 
 // Has reports whether the field is present.

@@ -1,13 +1,12 @@
 package raw
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"time"
+
+	"github.com/bayeux-go/sdk/wire"
 )
 
 // MaxResponseBytes bounds the body read from one HTTP response.
@@ -27,57 +26,39 @@ type Response struct {
 // HTTP sends raw requests with its own cookie jar (one browser, in Bayeux
 // terms). It never retries.
 type HTTP struct {
-	c *http.Client
+	w   *wire.HTTP
+	jar http.CookieJar
 }
 
-// NewHTTP returns an HTTP using base's transport (nil means a new one
-// without keep-alive limits) and a fresh cookie jar.
-func NewHTTP(base http.RoundTripper) *HTTP {
+// NewHTTP returns an HTTP sending with rt (nil: http.DefaultTransport) and
+// a fresh cookie jar.
+func NewHTTP(rt http.RoundTripper) *HTTP {
 	jar, _ := cookiejar.New(nil)
-	if base == nil {
-		base = http.DefaultTransport
+	if rt == nil {
+		rt = http.DefaultTransport
 	}
-	return &HTTP{c: &http.Client{Transport: base, Jar: jar}}
+	return &HTTP{jar: jar, w: wire.NewHTTP(wire.WithClient(&http.Client{Transport: rt}), wire.WithJar(jar),
+		wire.WithMaxBodyBytes(MaxResponseBytes))}
 }
 
 // Jar returns the cookie jar, to share it with a websocket dial.
-func (h *HTTP) Jar() http.CookieJar { return h.c.Jar }
+func (h *HTTP) Jar() http.CookieJar { return h.jar }
 
 // Post sends body with the given content type.
 func (h *HTTP) Post(ctx context.Context, url, contentType string, body []byte) (*Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	return h.Do(req)
+	return h.do(ctx, &wire.Request{Method: http.MethodPost, URL: url, Body: body, ContentType: contentType})
 }
 
 // Get sends a GET of url.
 func (h *HTTP) Get(ctx context.Context, url string) (*Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	return h.Do(req)
+	return h.do(ctx, &wire.Request{Method: http.MethodGet, URL: url})
 }
 
-// Do sends req and reads the whole response.
-func (h *HTTP) Do(req *http.Request) (*Response, error) {
+func (h *HTTP) do(ctx context.Context, r *wire.Request) (*Response, error) {
 	start := time.Now()
-	resp, err := h.c.Do(req)
+	x, err := h.w.Do(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading response: %w", err)
-	}
-	if len(b) > MaxResponseBytes {
-		return nil, fmt.Errorf("response larger than %d bytes", MaxResponseBytes)
-	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Cookies: resp.Cookies(), Body: b, Elapsed: time.Since(start)}, nil
+	return &Response{Status: x.StatusCode, Header: x.Header, Cookies: x.Cookies, Body: x.Body, Elapsed: time.Since(start)}, nil
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
-	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/bayeux-go/sdk/wire"
 )
 
 // UpgradeRefusedError reports a websocket upgrade answered without 101.
@@ -23,67 +21,55 @@ func (e *UpgradeRefusedError) Error() string {
 
 func (e *UpgradeRefusedError) Unwrap() error { return e.Err }
 
+// ErrClosed is returned by Read after the server's close frame; the
+// frame's code is in CloseError.
+var ErrClosed = errors.New("websocket closed by the server")
+
+// CloseError is the error of Read after a close frame.
+type CloseError struct{ Code int }
+
+func (e *CloseError) Error() string { return fmt.Sprintf("%v with code %d", ErrClosed, e.Code) }
+
+func (e *CloseError) Unwrap() error { return ErrClosed }
+
 // Frame is one websocket message as read.
-type Frame struct {
-	Type int // websocket.TextMessage, websocket.BinaryMessage
-	Data []byte
-}
+type Frame = wire.Frame
 
 // WS is a raw websocket connection. Write may be called concurrently with
 // Read; Read must be called from one goroutine.
 type WS struct {
-	c  *websocket.Conn
-	wm sync.Mutex // one writer at a time, as gorilla/websocket requires
+	c *wire.WebSocket
 }
 
-// DialWS opens a websocket to url (ws:// or wss://) with the cookies of jar.
+// DialWS opens a websocket to url (ws:// or wss://) with the cookies of
+// jar, reading frames of up to maxFrame bytes.
 func DialWS(ctx context.Context, url string, jar http.CookieJar, maxFrame int64) (*WS, error) {
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, Jar: jar}
-	c, resp, err := d.DialContext(ctx, url, nil)
+	c, resp, err := wire.DialWebSocket(ctx, url, wire.DialOptions{Jar: jar, ReadLimit: maxFrame})
 	if err != nil {
 		if resp != nil {
 			return nil, &UpgradeRefusedError{Status: resp.StatusCode, Err: err}
 		}
 		return nil, err
 	}
-	if maxFrame > 0 {
-		c.SetReadLimit(maxFrame)
-	}
 	return &WS{c: c}, nil
 }
 
 // Write sends one text frame.
-func (w *WS) Write(b []byte) error {
-	w.wm.Lock()
-	defer w.wm.Unlock()
-	return w.c.WriteMessage(websocket.TextMessage, b)
+func (w *WS) Write(ctx context.Context, b []byte) error {
+	return w.c.WriteFrame(ctx, wire.Frame{Type: wire.TextFrame, Data: b})
 }
 
-// Read reads the next frame, giving up when ctx ends (the connection is
-// then unusable).
+// Read reads the next text or binary frame; a close frame ends the
+// connection with a *CloseError.
 func (w *WS) Read(ctx context.Context) (Frame, error) {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = w.c.SetReadDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = w.c.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
-	t, b, err := w.c.ReadMessage()
+	f, err := w.c.ReadFrame(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return Frame{}, ctx.Err()
-		}
 		return Frame{}, err
 	}
-	return Frame{Type: t, Data: b}, nil
-}
-
-// CloseCode returns the close code of an error returned by Read, or 0.
-func CloseCode(err error) int {
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
-		return ce.Code
+	if f.Type == wire.CloseFrame {
+		return Frame{}, &CloseError{Code: f.Code}
 	}
-	return 0
+	return f, nil
 }
 
 // Close closes the connection without a close handshake.
