@@ -155,9 +155,6 @@ var (
 	badErrorBody400to200 = statusBreach(400, 200, "[]")
 )
 
-// requests counts the requests of the fields.array breach.
-var requests atomic.Int64
-
 // counter numbers batches for the fake ack extension.
 var counter struct {
 	sync.Mutex
@@ -171,340 +168,344 @@ func nextBatch() int {
 	return counter.n
 }
 
-// breaches maps every case to a server that breaks its rule.
-var breaches = map[string]breach{
-	"fields.array": httpBreach(func(_ *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
-		if requests.Add(1) > 1 { // not the first handshake, which Run needs
-			rec.Body = bytes.NewBuffer(bytes.TrimSuffix(bytes.TrimPrefix(rec.Body.Bytes(), []byte("[")), []byte("]")))
-		}
-	}),
-	"fields.bare-object": httpBreach(func(r *http.Request, body []byte, rec *httptest.ResponseRecorder) {
-		if bytes.HasPrefix(body, []byte("{")) {
-			rec.Body = bytes.NewBufferString(`{"channel":"/meta/handshake","successful":true}`)
-		}
-	}),
-	"fields.channel": rewrite(func(m *bayeux.Message) {
-		if isPublishReply(m) {
-			setChannel(m, "")
-		}
-	}),
-	"fields.meta-id": rewrite(func(m *bayeux.Message) {
-		if m.Channel.Type() == bayeux.MetaChannel {
-			clearID(m)
-		}
-	}),
-	"fields.service-id": rewrite(func(m *bayeux.Message) {
-		if m.Channel.Type() == bayeux.ServiceChannel {
-			clearID(m)
-		}
-	}),
-	"fields.successful": httpBreach(func(_ *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
-		if !bytes.Contains(rec.Body.Bytes(), []byte("/meta/handshake")) {
-			rec.Body = bytes.NewBuffer(bytes.ReplaceAll(rec.Body.Bytes(), []byte(`"successful":true`), []byte(`"successful":"true"`)))
-		}
-	}),
-	"fields.error-grammar": rewrite(func(m *bayeux.Message) {
-		if m.Error != "" {
-			m.Error = "something went wrong"
-		}
-	}),
-	"fields.unique-keys": bodyBreach(`"successful":true`, `"successful":true,"successful":true`),
-	"fields.exact-names": bodyBreach(`"successful":true`, `"successful":true,"Successful":true`),
-	"fields.types":       bodyBreach(`"successful":true`, `"successful":true,"ext":1`),
-	"fields.ext-ignored": incoming(func(m *bayeux.Message) {
-		if _, ok := m.Ext["org.example.conformance"]; ok {
-			m.Error = "403::unknown extension"
-		}
-	}),
-	"fields.advice":                bodyBreach(`"reconnect":"retry"`, `"reconnect":"again"`),
-	"fields.timestamp":             rewrite(func(m *bayeux.Message) { m.Timestamp = "yesterday" }),
-	"fields.message-id-grammar":    {opts: []bayeuxtest.Option{bayeuxtest.WithStrictMessageIDs(false)}},
-	"fields.unicode":               alterData,
-	"channels.invalid-subscribe":   laxChannels,
-	"channels.invalid-unsubscribe": laxChannels,
-	"channels.invalid-publish":     laxChannels,
-	"channels.wildcard-publish":    laxChannels,
-	"channels.star":                mis(bayeuxtest.Misbehaviour{GreedyStar: true}),
-	"channels.starstar":            mis(bayeuxtest.Misbehaviour{ShallowStarStar: true}),
-	"channels.root-starstar":       mis(bayeuxtest.Misbehaviour{ShallowStarStar: true}),
-	"channels.one-copy":            mis(bayeuxtest.Misbehaviour{NoDedup: true}),
-	"channels.grammar-marks": incoming(func(m *bayeux.Message) {
-		if strings.Contains(string(m.Channel), "!") || slices.ContainsFunc(m.Subscription, func(c bayeux.Channel) bool { return strings.Contains(string(c), "!") }) {
-			m.Error = "405::Invalid channel"
-		}
-	}),
-	"meta.publish-refused":   metaAsBroadcast,
-	"meta.lookalike-publish": metaAsBroadcast,
-	"meta.not-delivered": rewriteAll(func(msgs []bayeux.Message) []bayeux.Message {
-		if len(msgs) > 0 && msgs[0].Channel == bayeux.MetaConnect {
-			msgs = append(msgs, bayeux.Message{Channel: bayeux.MetaConnect, Data: []byte(`{"leaked":true}`)})
-		}
-		return msgs
-	}),
-	"meta.lookalike-subscribe": incoming(func(m *bayeux.Message) {
-		if strings.HasPrefix(string(m.Channel), "/meta/subscribe") {
-			m.Channel = bayeux.MetaSubscribe
-		}
-	}),
-	"meta.subscribe-refused":     mis(bayeuxtest.Misbehaviour{MetaSubscribable: true}),
-	"meta.service-not-recorded":  mis(bayeuxtest.Misbehaviour{BroadcastService: true}),
-	"meta.service-not-broadcast": mis(bayeuxtest.Misbehaviour{BroadcastService: true}),
-	"handshake.success": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setVersion(m, "")
-		}
-	}),
-	"handshake.common-type": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			m.SupportedConnectionTypes = []string{"carrier-pigeon"}
-		}
-	}),
-	"handshake.no-common-type": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			m.SupportedConnectionTypes = append(m.SupportedConnectionTypes, bayeux.ConnectionTypeLongPolling)
-		}
-	}),
-	"handshake.missing-version": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake && m.Version == "" {
-			m.Version = "1.0"
-		}
-	}),
-	"handshake.missing-types": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake && len(m.SupportedConnectionTypes) == 0 {
-			m.SupportedConnectionTypes = []string{bayeux.ConnectionTypeLongPolling}
-		}
-	}),
-	"handshake.failure-fields": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake && !m.Successful {
-			m.ClientID = "abc"
-		}
-	}),
-	"handshake.failure-advice": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake && !m.Successful {
-			m.Advice = &bayeux.Advice{Reconnect: "retry"}
-		}
-	}),
-	"handshake.clientid-unique": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setClientID(m, "fixed0client0id")
-		}
-	}),
-	"handshake.clientid-alnum": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setClientID(m, m.ClientID+"-x")
-		}
-	}),
-	"handshake.clientid-entropy": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setClientID(m, m.ClientID[:min(8, len(m.ClientID))])
-		}
-	}),
-	"handshake.batch-ignored": {opts: []bayeuxtest.Option{bayeuxtest.WithCookieBinding(false),
-		bayeuxtest.WithMisbehaviour(bayeuxtest.Misbehaviour{ProcessWithHandshake: true})}},
-	"handshake.no-events": rewriteAll(func(msgs []bayeux.Message) []bayeux.Message {
-		if len(msgs) == 1 && msgs[0].Channel == bayeux.MetaHandshake {
-			msgs = append(msgs, bayeux.Message{Channel: "/welcome", Data: []byte(`{}`)})
-		}
-		return msgs
-	}),
-	"handshake.advice": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			m.Advice = nil
-		}
-	}),
-	"handshake.success-advice": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaConnect && m.Successful && m.Advice != nil {
-			m.Advice.Reconnect = "handshake"
-		}
-	}),
-	"handshake.browser-cookie": httpBreach(func(_ *http.Request, _ []byte, rec *httptest.ResponseRecorder) { rec.Header().Del("Set-Cookie") }),
-	"handshake.version-reply": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setVersion(m, "x.y")
-		}
-	}),
-	"connect.missing-clientid": acceptUnknown,
-	"connect.missing-type": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaConnect && m.ConnectionType == "" {
-			m.ConnectionType = bayeux.ConnectionTypeLongPolling
-		}
-	}),
-	"connect.unknown-type": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaConnect && m.ConnectionType == "carrier-pigeon" {
-			m.ConnectionType = bayeux.ConnectionTypeLongPolling
-		}
-	}),
-	"connect.unknown-client": rewrite(func(m *bayeux.Message) {
-		if strings.Contains(m.Error, "Unknown client") {
-			m.Advice = nil
-		}
-	}),
-	"connect.first-immediate":      fault(bayeuxtest.Fault{Channel: bayeux.MetaConnect, Delay: 1500 * time.Millisecond}),
-	"connect.timeout-zero":         delayConnects,
-	"connect.client-timeout":       delayConnects,
-	"connect.held":                 neverHold,
-	"connect.wake":                 delayConnects,
-	"connect.one-outstanding":      delayConnects,
-	"connect.piggyback":            mis(bayeuxtest.Misbehaviour{DeliverOnConnectOnly: true}),
-	"connect.batched-not-held":     fault(bayeuxtest.Fault{Channel: bayeux.MetaSubscribe, Delay: 1500 * time.Millisecond, Times: -1}),
-	"session.expiry":               {opts: []bayeuxtest.Option{bayeuxtest.WithMaxInterval(0)}},
-	"session.unknown-subscribe":    acceptUnknown,
-	"session.unknown-unsubscribe":  acceptUnknown,
-	"session.unknown-publish":      acceptUnknown,
-	"session.no-clientid-answered": fault(bayeuxtest.Fault{Channel: "/cf/**", Tear: true, Times: -1}),
-	"session.hijack":               {opts: []bayeuxtest.Option{bayeuxtest.WithCookieBinding(false)}},
-	"disconnect.success": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaDisconnect {
-			m.Error = "500::cannot disconnect"
-		}
-	}),
-	"disconnect.forgets":          mis(bayeuxtest.Misbehaviour{KeepSessionOnDisconnect: true}),
-	"disconnect.releases-connect": delayConnects,
-	"disconnect.unknown":          acceptUnknown,
-	"subscribe.echo": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaSubscribe {
-			m.Subscription = []bayeux.Channel{"/other"}
-		}
-	}),
-	"subscribe.echo-array": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaSubscribe && len(m.Subscription) > 1 {
-			m.Subscription = m.Subscription[:1]
-		}
-	}),
-	"subscribe.array": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaSubscribe && len(m.Subscription) > 1 {
-			m.Subscription = m.Subscription[:1]
-		}
-	}),
-	"subscribe.missing": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaSubscribe && len(m.Subscription) == 0 {
-			m.Subscription = []bayeux.Channel{"/x"}
-		}
-	}),
-	"subscribe.delivers": dropEvents,
-	"unsubscribe.echo": rewrite(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaUnsubscribe {
-			m.Subscription = []bayeux.Channel{"/other"}
-		}
-	}),
-	"unsubscribe.stops": mis(bayeuxtest.Misbehaviour{IgnoreUnsubscribe: true}),
-	"unsubscribe.array": mis(bayeuxtest.Misbehaviour{IgnoreUnsubscribe: true}),
-	"unsubscribe.missing": incoming(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaUnsubscribe && len(m.Subscription) == 0 {
-			m.Subscription = []bayeux.Channel{"/x"}
-		}
-	}),
-	"publish.reply": rewrite(func(m *bayeux.Message) {
-		if isPublishReply(m) {
-			m.Data = []byte(`{}`)
-		}
-	}),
-	"publish.event-fields": rewrite(func(m *bayeux.Message) {
-		if isEvent(m) {
-			m.Data = nil
-		}
-	}),
-	"publish.no-clientid-leak": rewrite(func(m *bayeux.Message) {
-		if isEvent(m) {
-			setClientID(m, "leak")
-		}
-	}),
-	"publish.to-self": mis(bayeuxtest.Misbehaviour{ExcludePublisher: true}),
-	"publish.missing-data": incoming(func(m *bayeux.Message) {
-		if m.Channel.Type() == bayeux.BroadcastChannel && len(m.Data) == 0 {
-			m.Data = []byte(`{}`)
-		}
-	}),
-	"publish.order": rewriteAll(func(msgs []bayeux.Message) []bayeux.Message {
-		slices.Reverse(msgs)
-		return msgs
-	}),
-	"publish.data-shapes": alterData,
-	"binary.passthrough":  alterData,
-	"ack.negotiate": outgoing(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setExt(m, "ack", "yes")
-		}
-	}),
-	"ack.connect-ids": outgoing(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setExt(m, "ack", true)
-		}
-	}),
-	"ack.redelivery": outgoing(func(m *bayeux.Message) {
-		switch m.Channel {
-		case bayeux.MetaHandshake:
-			setExt(m, "ack", true)
-		case bayeux.MetaConnect:
-			setExt(m, "ack", nextBatch())
-		}
-	}),
-	"timesync.reply": outgoing(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setExt(m, "timesync", map[string]any{"ts": time.Now().UnixMilli(), "p": 0})
-		}
-	}),
-	"replay.negotiate": outgoing(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setExt(m, "replay", "maybe")
-		}
-	}),
-	"replay.ids": outgoing(func(m *bayeux.Message) {
-		if m.Channel == bayeux.MetaHandshake {
-			setExt(m, "replay", true)
-		}
-	}),
-	"robust.prototype-clientid": acceptUnknown,
-	"robust.prototype-channel": rewriteAll(func(msgs []bayeux.Message) []bayeux.Message {
-		return slices.DeleteFunc(msgs, func(m bayeux.Message) bool { return isEvent(&m) && strings.HasSuffix(string(m.Channel), "/__proto__") })
-	}),
-	"robust.prototype-id": rewrite(func(m *bayeux.Message) {
-		if m.ID == "constructor" {
-			clearID(m)
-		}
-	}),
-	"robust.prototype-data": alterData,
-	"robust.jsonp-callback": {wrap: func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if q := r.URL.Query(); r.Method == http.MethodGet && q.Get("jsonp") != "" && !bayeuxtest.ValidCallback(q.Get("jsonp")) {
-				q.Set("jsonp", "x")
-				r.URL.RawQuery = q.Encode()
+// breachTable maps every case to a server that breaks its rule (state
+// such as counters is fresh on each call).
+func breachTable() map[string]breach {
+	var requests atomic.Int64 // the fields.array breach lets the first through
+	return map[string]breach{
+		"fields.array": httpBreach(func(_ *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
+			if requests.Add(1) > 1 { // not the first handshake, which Run needs
+				rec.Body = bytes.NewBuffer(bytes.TrimSuffix(bytes.TrimPrefix(rec.Body.Bytes(), []byte("[")), []byte("]")))
 			}
-			h.ServeHTTP(w, r)
-		})
-	}},
-	"robust.oversized":      {opts: []bayeuxtest.Option{bayeuxtest.WithMaxBodyBytes(64 << 20)}},
-	"robust.malformed-json": badErrorBody400to200,
-	"robust.not-messages":   badErrorBody400to200,
-	"robust.deep-nesting":   statusBreach(400, 500, "internal error"),
-	"long-polling.content-type": httpBreach(func(r *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
-		if r.Method == http.MethodPost {
-			rec.Header().Set("Content-Type", "text/html")
-		}
-	}),
-	"long-polling.path-suffix": statusBreachPath("/handshake"),
-	"long-polling.form": httpBreach(func(r *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-			rec.Code = 200
-			rec.Body = bytes.NewBufferString("ok")
-		}
-	}),
-	"callback-polling.jsonp": httpBreach(func(r *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
-		if r.Method == http.MethodGet {
-			rec.Header().Set("Content-Type", "application/json")
-		}
-	}),
-	"callback-polling.default-callback": bodyBreach("jsonpcallback(", "callback("),
-	"callback-polling.delivery":         dropEvents,
-	"websocket.delivery":                dropEvents,
-	"websocket.frames": mis(bayeuxtest.Misbehaviour{WebSocketFrame: func(b []byte) []byte {
-		if bytes.Contains(b, []byte(`"data"`)) && !bytes.Contains(b, []byte(`"successful"`)) {
-			return bytes.TrimSuffix(bytes.TrimPrefix(b, []byte("[")), []byte("]"))
-		}
-		return b
-	}}),
-	"websocket.connect-held":    neverHold,
-	"websocket.refused-upgrade": {setup: func(s *bayeuxtest.Server) { s.RefuseWebSocket(true) }},
+		}),
+		"fields.bare-object": httpBreach(func(r *http.Request, body []byte, rec *httptest.ResponseRecorder) {
+			if bytes.HasPrefix(body, []byte("{")) {
+				rec.Body = bytes.NewBufferString(`{"channel":"/meta/handshake","successful":true}`)
+			}
+		}),
+		"fields.channel": rewrite(func(m *bayeux.Message) {
+			if isPublishReply(m) {
+				setChannel(m, "")
+			}
+		}),
+		"fields.meta-id": rewrite(func(m *bayeux.Message) {
+			if m.Channel.Type() == bayeux.MetaChannel {
+				clearID(m)
+			}
+		}),
+		"fields.service-id": rewrite(func(m *bayeux.Message) {
+			if m.Channel.Type() == bayeux.ServiceChannel {
+				clearID(m)
+			}
+		}),
+		"fields.successful": httpBreach(func(_ *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
+			if !bytes.Contains(rec.Body.Bytes(), []byte("/meta/handshake")) {
+				rec.Body = bytes.NewBuffer(bytes.ReplaceAll(rec.Body.Bytes(), []byte(`"successful":true`), []byte(`"successful":"true"`)))
+			}
+		}),
+		"fields.error-grammar": rewrite(func(m *bayeux.Message) {
+			if m.Error != "" {
+				m.Error = "something went wrong"
+			}
+		}),
+		"fields.unique-keys": bodyBreach(`"successful":true`, `"successful":true,"successful":true`),
+		"fields.exact-names": bodyBreach(`"successful":true`, `"successful":true,"Successful":true`),
+		"fields.types":       bodyBreach(`"successful":true`, `"successful":true,"ext":1`),
+		"fields.ext-ignored": incoming(func(m *bayeux.Message) {
+			if _, ok := m.Ext["org.example.conformance"]; ok {
+				m.Error = "403::unknown extension"
+			}
+		}),
+		"fields.advice":                bodyBreach(`"reconnect":"retry"`, `"reconnect":"again"`),
+		"fields.timestamp":             rewrite(func(m *bayeux.Message) { m.Timestamp = "yesterday" }),
+		"fields.message-id-grammar":    {opts: []bayeuxtest.Option{bayeuxtest.WithStrictMessageIDs(false)}},
+		"fields.unicode":               alterData,
+		"channels.invalid-subscribe":   laxChannels,
+		"channels.invalid-unsubscribe": laxChannels,
+		"channels.invalid-publish":     laxChannels,
+		"channels.wildcard-publish":    laxChannels,
+		"channels.star":                mis(bayeuxtest.Misbehaviour{GreedyStar: true}),
+		"channels.starstar":            mis(bayeuxtest.Misbehaviour{ShallowStarStar: true}),
+		"channels.root-starstar":       mis(bayeuxtest.Misbehaviour{ShallowStarStar: true}),
+		"channels.one-copy":            mis(bayeuxtest.Misbehaviour{NoDedup: true}),
+		"channels.grammar-marks": incoming(func(m *bayeux.Message) {
+			if strings.Contains(string(m.Channel), "!") || slices.ContainsFunc(m.Subscription, func(c bayeux.Channel) bool { return strings.Contains(string(c), "!") }) {
+				m.Error = "405::Invalid channel"
+			}
+		}),
+		"meta.publish-refused":   metaAsBroadcast,
+		"meta.lookalike-publish": metaAsBroadcast,
+		"meta.not-delivered": rewriteAll(func(msgs []bayeux.Message) []bayeux.Message {
+			if len(msgs) > 0 && msgs[0].Channel == bayeux.MetaConnect {
+				msgs = append(msgs, bayeux.Message{Channel: bayeux.MetaConnect, Data: []byte(`{"leaked":true}`)})
+			}
+			return msgs
+		}),
+		"meta.lookalike-subscribe": incoming(func(m *bayeux.Message) {
+			if strings.HasPrefix(string(m.Channel), "/meta/subscribe") {
+				m.Channel = bayeux.MetaSubscribe
+			}
+		}),
+		"meta.subscribe-refused":     mis(bayeuxtest.Misbehaviour{MetaSubscribable: true}),
+		"meta.service-not-recorded":  mis(bayeuxtest.Misbehaviour{BroadcastService: true}),
+		"meta.service-not-broadcast": mis(bayeuxtest.Misbehaviour{BroadcastService: true}),
+		"handshake.success": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setVersion(m, "")
+			}
+		}),
+		"handshake.common-type": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				m.SupportedConnectionTypes = []string{"carrier-pigeon"}
+			}
+		}),
+		"handshake.no-common-type": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				m.SupportedConnectionTypes = append(m.SupportedConnectionTypes, bayeux.ConnectionTypeLongPolling)
+			}
+		}),
+		"handshake.missing-version": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake && m.Version == "" {
+				m.Version = "1.0"
+			}
+		}),
+		"handshake.missing-types": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake && len(m.SupportedConnectionTypes) == 0 {
+				m.SupportedConnectionTypes = []string{bayeux.ConnectionTypeLongPolling}
+			}
+		}),
+		"handshake.failure-fields": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake && !m.Successful {
+				m.ClientID = "abc"
+			}
+		}),
+		"handshake.failure-advice": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake && !m.Successful {
+				m.Advice = &bayeux.Advice{Reconnect: "retry"}
+			}
+		}),
+		"handshake.clientid-unique": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setClientID(m, "fixed0client0id")
+			}
+		}),
+		"handshake.clientid-alnum": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setClientID(m, m.ClientID+"-x")
+			}
+		}),
+		"handshake.clientid-entropy": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setClientID(m, m.ClientID[:min(8, len(m.ClientID))])
+			}
+		}),
+		"handshake.batch-ignored": {opts: []bayeuxtest.Option{bayeuxtest.WithCookieBinding(false),
+			bayeuxtest.WithMisbehaviour(bayeuxtest.Misbehaviour{ProcessWithHandshake: true})}},
+		"handshake.no-events": rewriteAll(func(msgs []bayeux.Message) []bayeux.Message {
+			if len(msgs) == 1 && msgs[0].Channel == bayeux.MetaHandshake {
+				msgs = append(msgs, bayeux.Message{Channel: "/welcome", Data: []byte(`{}`)})
+			}
+			return msgs
+		}),
+		"handshake.advice": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				m.Advice = nil
+			}
+		}),
+		"handshake.success-advice": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaConnect && m.Successful && m.Advice != nil {
+				m.Advice.Reconnect = "handshake"
+			}
+		}),
+		"handshake.browser-cookie": httpBreach(func(_ *http.Request, _ []byte, rec *httptest.ResponseRecorder) { rec.Header().Del("Set-Cookie") }),
+		"handshake.version-reply": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setVersion(m, "x.y")
+			}
+		}),
+		"connect.missing-clientid": acceptUnknown,
+		"connect.missing-type": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaConnect && m.ConnectionType == "" {
+				m.ConnectionType = bayeux.ConnectionTypeLongPolling
+			}
+		}),
+		"connect.unknown-type": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaConnect && m.ConnectionType == "carrier-pigeon" {
+				m.ConnectionType = bayeux.ConnectionTypeLongPolling
+			}
+		}),
+		"connect.unknown-client": rewrite(func(m *bayeux.Message) {
+			if strings.Contains(m.Error, "Unknown client") {
+				m.Advice = nil
+			}
+		}),
+		"connect.first-immediate":      fault(bayeuxtest.Fault{Channel: bayeux.MetaConnect, Delay: 1500 * time.Millisecond}),
+		"connect.timeout-zero":         delayConnects,
+		"connect.client-timeout":       delayConnects,
+		"connect.held":                 neverHold,
+		"connect.wake":                 delayConnects,
+		"connect.one-outstanding":      delayConnects,
+		"connect.piggyback":            mis(bayeuxtest.Misbehaviour{DeliverOnConnectOnly: true}),
+		"connect.batched-not-held":     fault(bayeuxtest.Fault{Channel: bayeux.MetaSubscribe, Delay: 1500 * time.Millisecond, Times: -1}),
+		"session.expiry":               {opts: []bayeuxtest.Option{bayeuxtest.WithMaxInterval(0)}},
+		"session.unknown-subscribe":    acceptUnknown,
+		"session.unknown-unsubscribe":  acceptUnknown,
+		"session.unknown-publish":      acceptUnknown,
+		"session.no-clientid-answered": fault(bayeuxtest.Fault{Channel: "/cf/**", Tear: true, Times: -1}),
+		"session.hijack":               {opts: []bayeuxtest.Option{bayeuxtest.WithCookieBinding(false)}},
+		"disconnect.success": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaDisconnect {
+				m.Error = "500::cannot disconnect"
+			}
+		}),
+		"disconnect.forgets":          mis(bayeuxtest.Misbehaviour{KeepSessionOnDisconnect: true}),
+		"disconnect.releases-connect": delayConnects,
+		"disconnect.unknown":          acceptUnknown,
+		"subscribe.echo": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaSubscribe {
+				m.Subscription = []bayeux.Channel{"/other"}
+			}
+		}),
+		"subscribe.echo-array": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaSubscribe && len(m.Subscription) > 1 {
+				m.Subscription = m.Subscription[:1]
+			}
+		}),
+		"subscribe.array": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaSubscribe && len(m.Subscription) > 1 {
+				m.Subscription = m.Subscription[:1]
+			}
+		}),
+		"subscribe.missing": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaSubscribe && len(m.Subscription) == 0 {
+				m.Subscription = []bayeux.Channel{"/x"}
+			}
+		}),
+		"subscribe.delivers": dropEvents,
+		"unsubscribe.echo": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaUnsubscribe {
+				m.Subscription = []bayeux.Channel{"/other"}
+			}
+		}),
+		"unsubscribe.stops": mis(bayeuxtest.Misbehaviour{IgnoreUnsubscribe: true}),
+		"unsubscribe.array": mis(bayeuxtest.Misbehaviour{IgnoreUnsubscribe: true}),
+		"unsubscribe.missing": incoming(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaUnsubscribe && len(m.Subscription) == 0 {
+				m.Subscription = []bayeux.Channel{"/x"}
+			}
+		}),
+		"publish.reply": rewrite(func(m *bayeux.Message) {
+			if isPublishReply(m) {
+				m.Data = []byte(`{}`)
+			}
+		}),
+		"publish.event-fields": rewrite(func(m *bayeux.Message) {
+			if isEvent(m) {
+				m.Data = nil
+			}
+		}),
+		"publish.no-clientid-leak": rewrite(func(m *bayeux.Message) {
+			if isEvent(m) {
+				setClientID(m, "leak")
+			}
+		}),
+		"publish.to-self": mis(bayeuxtest.Misbehaviour{ExcludePublisher: true}),
+		"publish.missing-data": incoming(func(m *bayeux.Message) {
+			if m.Channel.Type() == bayeux.BroadcastChannel && len(m.Data) == 0 {
+				m.Data = []byte(`{}`)
+			}
+		}),
+		"publish.order": rewriteAll(func(msgs []bayeux.Message) []bayeux.Message {
+			slices.Reverse(msgs)
+			return msgs
+		}),
+		"publish.data-shapes": alterData,
+		"binary.passthrough":  alterData,
+		"ack.negotiate": outgoing(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setExt(m, "ack", "yes")
+			}
+		}),
+		"ack.connect-ids": outgoing(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setExt(m, "ack", true)
+			}
+		}),
+		"ack.redelivery": outgoing(func(m *bayeux.Message) {
+			switch m.Channel {
+			case bayeux.MetaHandshake:
+				setExt(m, "ack", true)
+			case bayeux.MetaConnect:
+				setExt(m, "ack", nextBatch())
+			}
+		}),
+		"timesync.reply": outgoing(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setExt(m, "timesync", map[string]any{"ts": time.Now().UnixMilli(), "p": 0})
+			}
+		}),
+		"replay.negotiate": outgoing(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setExt(m, "replay", "maybe")
+			}
+		}),
+		"replay.ids": outgoing(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				setExt(m, "replay", true)
+			}
+		}),
+		"robust.prototype-clientid": acceptUnknown,
+		"robust.prototype-channel": rewriteAll(func(msgs []bayeux.Message) []bayeux.Message {
+			return slices.DeleteFunc(msgs, func(m bayeux.Message) bool { return isEvent(&m) && strings.HasSuffix(string(m.Channel), "/__proto__") })
+		}),
+		"robust.prototype-id": rewrite(func(m *bayeux.Message) {
+			if m.ID == "constructor" {
+				clearID(m)
+			}
+		}),
+		"robust.prototype-data": alterData,
+		"robust.jsonp-callback": {wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if q := r.URL.Query(); r.Method == http.MethodGet && q.Get("jsonp") != "" && !bayeuxtest.ValidCallback(q.Get("jsonp")) {
+					q.Set("jsonp", "x")
+					r.URL.RawQuery = q.Encode()
+				}
+				h.ServeHTTP(w, r)
+			})
+		}},
+		"robust.oversized":      {opts: []bayeuxtest.Option{bayeuxtest.WithMaxBodyBytes(64 << 20)}},
+		"robust.malformed-json": badErrorBody400to200,
+		"robust.not-messages":   badErrorBody400to200,
+		"robust.deep-nesting":   statusBreach(400, 500, "internal error"),
+		"long-polling.content-type": httpBreach(func(r *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
+			if r.Method == http.MethodPost {
+				rec.Header().Set("Content-Type", "text/html")
+			}
+		}),
+		"long-polling.path-suffix": statusBreachPath("/handshake"),
+		"long-polling.form": httpBreach(func(r *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+				rec.Code = 200
+				rec.Body = bytes.NewBufferString("ok")
+			}
+		}),
+		"callback-polling.jsonp": httpBreach(func(r *http.Request, _ []byte, rec *httptest.ResponseRecorder) {
+			if r.Method == http.MethodGet {
+				rec.Header().Set("Content-Type", "application/json")
+			}
+		}),
+		"callback-polling.default-callback": bodyBreach("jsonpcallback(", "callback("),
+		"callback-polling.delivery":         dropEvents,
+		"websocket.delivery":                dropEvents,
+		"websocket.frames": mis(bayeuxtest.Misbehaviour{WebSocketFrame: func(b []byte) []byte {
+			if bytes.Contains(b, []byte(`"data"`)) && !bytes.Contains(b, []byte(`"successful"`)) {
+				return bytes.TrimSuffix(bytes.TrimPrefix(b, []byte("[")), []byte("]"))
+			}
+			return b
+		}}),
+		"websocket.connect-held":    neverHold,
+		"websocket.refused-upgrade": {setup: func(s *bayeuxtest.Server) { s.RefuseWebSocket(true) }},
+	}
 }
 
 // statusBreachPath answers 404 for paths ending with suffix.
@@ -556,6 +557,7 @@ func serve(t *testing.T, b breach) string {
 // TestEveryCaseCanFail runs each case against a server that breaks its
 // rule and checks the case reports it: fail for a MUST, warn otherwise.
 func TestEveryCaseCanFail(t *testing.T) {
+	breaches := breachTable()
 	cases := conformance.Cases()
 	for _, c := range cases {
 		if _, ok := breaches[c.ID]; !ok {
