@@ -76,11 +76,7 @@ func sessionCases() []caseDef {
 			rule: "Where sessions are bound to the BAYEUX_BROWSER cookie, a message with another session's clientId but without its cookie does not act on it",
 			run: func(t *T) {
 				victim := t.open(LongPolling)
-				hasCookie := false
-				for _, c := range victim.h.Jar().Cookies(mustURL(t.e.url)) {
-					hasCookie = hasCookie || c.Name == "BAYEUX_BROWSER"
-				}
-				if !hasCookie {
+				if !t.hasBrowserCookie(victim) {
 					t.Skipf("the server sets no BAYEUX_BROWSER cookie: sessions are identified by clientId alone")
 				}
 				ch := t.channel()
@@ -90,7 +86,49 @@ func sessionCases() []caseDef {
 					t.Fatalf("a subscribe with the victim's clientId and no cookie was accepted: %s", seen)
 				}
 			}},
+		{id: "session.multiple-clients", section: secSession, level: Should, source: srcMultiple,
+			rule: "When two sessions share one browser (BAYEUX_BROWSER cookie), the second's /meta/connect is not held while the first's is, and is told so (advice multiple-clients or a polling interval)",
+			run: func(t *T) {
+				d := t.needHold(1500 * time.Millisecond)
+				first := t.open(LongPolling)
+				if !t.hasBrowserCookie(first) {
+					t.Skipf("the server sets no BAYEUX_BROWSER cookie: it cannot tell browsers apart")
+				}
+				second := t.newSession(LongPolling)
+				second.h = first.h // the same browser: the same cookies
+				x := t.must(second.send(t.ctx, handshakeMsg(LongPolling)))
+				r, _ := x.reply("/meta/handshake", "")
+				if second.clientID = r.S("clientId"); second.clientID == "" {
+					t.Fatalf("setup: second handshake failed: %s", clip(x.body))
+				}
+				t.must(second.connect(t.ctx, 0))
+				m, _ := t.holdMsg(first)
+				t.async(first, m)
+				time.Sleep(300 * time.Millisecond)
+				m2, _ := t.holdMsg(second)
+				c := t.must(second.send(t.ctx, m2))
+				cr, _ := c.reply("/meta/connect", "")
+				if c.elapsed > d/2 {
+					t.Fatalf("the second session's connect was held %s: %s", since(c.elapsed), clip(cr.Raw))
+				}
+				mc, _ := cr.Member("advice", "multiple-clients")
+				iv, _ := cr.Number("advice", "interval")
+				if string(mc) != "true" && iv <= 0 {
+					t.Fatalf("answered at once without advice multiple-clients or an interval: %s", clip(cr.Raw))
+				}
+				t.Logf("%s", clip(cr.Raw))
+			}},
 	}
+}
+
+// hasBrowserCookie reports whether s holds a BAYEUX_BROWSER cookie.
+func (t *T) hasBrowserCookie(s *session) bool {
+	for _, c := range s.h.Jar().Cookies(mustURL(t.e.url)) {
+		if c.Name == "BAYEUX_BROWSER" {
+			return true
+		}
+	}
+	return false
 }
 
 func mustURL(s string) *url.URL {

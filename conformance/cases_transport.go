@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,22 @@ import (
 
 func transportCases() []caseDef {
 	return []caseDef{
+		{id: "long-polling.offered", section: secLP, level: Must, source: srcConnTypes,
+			rule: "The server offers long-polling (every implementation must support it)",
+			run: func(t *T) {
+				r, _ := t.rawHandshake(handshakeMsg(LongPolling, CallbackPolling, WebSocket))
+				if ts, _ := r.Strings("supportedConnectionTypes"); !slices.Contains(ts, LongPolling) {
+					t.Fatalf("supportedConnectionTypes %v", ts)
+				}
+			}},
+		{id: "callback-polling.offered", section: secCP, level: Should, source: srcConnTypes,
+			rule: "The server offers callback-polling (implementations should support it)",
+			run: func(t *T) {
+				r, _ := t.rawHandshake(handshakeMsg(LongPolling, CallbackPolling, WebSocket))
+				if ts, _ := r.Strings("supportedConnectionTypes"); !slices.Contains(ts, CallbackPolling) {
+					t.Fatalf("supportedConnectionTypes %v", ts)
+				}
+			}},
 		{id: "long-polling.content-type", section: secLP, level: Should, source: srcConnTypes, transport: LongPolling,
 			rule: "A long-polling response is application/json",
 			run: func(t *T) {

@@ -38,6 +38,7 @@ const (
 	srcInterval    = "https://docs.cometd.org/current/reference/#_interval_advice_field"
 	srcBinary      = "https://docs.cometd.org/current/reference/#_concepts_binary_data"
 	srcCometDSec   = "https://docs.cometd.org/current/reference/#_security"
+	srcMultiple    = "https://docs.cometd.org/current/reference/#_bayeux_multiple_clients_advice"
 	srcCometDConf  = "https://docs.cometd.org/current/reference/#_java_server_configuration"
 	srcCometDWS    = "https://docs.cometd.org/current/reference/#_java_server_transports"
 	srcAck         = "https://docs.cometd.org/current/reference/#_extensions_acknowledge"

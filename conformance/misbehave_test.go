@@ -503,7 +503,14 @@ func breachTable() map[string]breach {
 			}
 			return b
 		}}),
-		"websocket.connect-held":    neverHold,
+		"websocket.connect-held":   neverHold,
+		"session.multiple-clients": {opts: []bayeuxtest.Option{bayeuxtest.WithCookieBinding(false)}},
+		"long-polling.offered": rewrite(func(m *bayeux.Message) {
+			if m.Channel == bayeux.MetaHandshake {
+				m.SupportedConnectionTypes = slices.DeleteFunc(m.SupportedConnectionTypes, func(s string) bool { return s == "long-polling" })
+			}
+		}),
+		"callback-polling.offered":  {opts: []bayeuxtest.Option{bayeuxtest.WithConnectionTypes("long-polling", "websocket")}},
 		"websocket.refused-upgrade": {setup: func(s *bayeuxtest.Server) { s.RefuseWebSocket(true) }},
 	}
 }

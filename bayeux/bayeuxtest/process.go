@@ -265,6 +265,9 @@ func (s *Server) connect(ri *reqInfo, m *bayeux.Message, lone bool) (bayeux.Mess
 	first := !sess.connected
 	sess.connected = true
 	sess.lastActive = time.Now()
+	if lone && !first && s.multipleClientsLocked(sess, &reply) {
+		return reply, sess, nil
+	}
 	if lone && !first && hold > 0 && len(sess.queue) == 0 && !s.closed {
 		hc := &heldConnect{sess: sess, reply: reply, hold: hold, ws: ri.ws,
 			release: make(chan struct{}), answered: make(chan struct{})}
