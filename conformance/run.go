@@ -204,6 +204,9 @@ func (e *env) runCase(ctx context.Context, c caseDef, res *Result) {
 		c.run(t)
 	}()
 	<-done
+	if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
+		t.status, t.seen = Skip, []string{"run cancelled"}
+	}
 	res.Duration = time.Since(start)
 	res.Status = t.status
 	res.Seen = strings.Join(t.seen, "; ")
