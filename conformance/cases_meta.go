@@ -8,7 +8,7 @@ import (
 
 func metaCases() []caseDef {
 	return []caseDef{
-		{id: "meta.publish-refused", section: secMeta, level: Must, source: srcChannels,
+		{id: "meta.publish-refused", section: secMeta, level: Must, source: srcMetaChans,
 			rule: "A remote publish to an unknown /meta channel (/meta/foo) is refused",
 			run: func(t *T) {
 				s := t.open("")
@@ -19,7 +19,7 @@ func metaCases() []caseDef {
 					t.Logf("%s", seen)
 				}
 			}},
-		{id: "meta.not-delivered", section: secMeta, level: Must, source: srcChannels,
+		{id: "meta.not-delivered", section: secMeta, level: Must, source: srcMetaChans,
 			rule: "Messages on /meta channels are never delivered to remote clients, not even to a /** subscriber",
 			run: func(t *T) {
 				sub := t.open("")
@@ -65,14 +65,14 @@ func metaCases() []caseDef {
 					}
 				}
 			}},
-		{id: "meta.subscribe-refused", section: secMeta, level: Should, source: srcChannels,
+		{id: "meta.subscribe-refused", section: secMeta, level: Should, source: srcMetaChans,
 			rule: "A remote subscription to /meta channels (/meta/connect, /meta/*) is refused",
 			run: func(t *T) {
 				t.checkRefusedEach([]string{"/meta/connect", "/meta/*", "/meta/**"},
 					func(n string) msg { return msg{"channel": "/meta/subscribe", "subscription": n} },
 					func(string) string { return "/meta/subscribe" })
 			}},
-		{id: "meta.service-not-recorded", section: secMeta, level: Should, source: srcChannels,
+		{id: "meta.service-not-recorded", section: secMeta, level: Should, source: srcServiceChan,
 			rule: "A subscription to a /service channel is not recorded (it may be refused): the subscriber gets nothing published there",
 			run: func(t *T) {
 				ch := "/service" + t.channel()
@@ -87,7 +87,7 @@ func metaCases() []caseDef {
 					t.Fatalf("the /service subscriber received another client's message: %s", clip(got[0].Raw))
 				}
 			}},
-		{id: "meta.service-not-broadcast", section: secMeta, level: Must, source: srcChannels,
+		{id: "meta.service-not-broadcast", section: secMeta, level: Must, source: srcServiceChan,
 			rule: "Messages published to /service channels are not broadcast, not even to a /** subscriber",
 			run: func(t *T) {
 				ch := "/service" + t.channel()

@@ -24,6 +24,8 @@ const (
 	srcChannels    = "https://docs.cometd.org/current/reference/#_concepts_channels"
 	srcWild        = "https://docs.cometd.org/current/reference/#_concepts_channels_wild"
 	srcChannel     = "https://docs.cometd.org/current/reference/#_channel"
+	srcMetaChans   = "https://docs.cometd.org/current/reference/#_bayeux_meta_channels"
+	srcServiceChan = "https://docs.cometd.org/current/reference/#_bayeux_service_channels"
 	srcHandshake   = "https://docs.cometd.org/current/reference/#_handshake_request"
 	srcConnect     = "https://docs.cometd.org/current/reference/#_connect_request"
 	srcMetaConnect = "https://docs.cometd.org/current/reference/#_bayeux_meta_connect"
