@@ -248,7 +248,9 @@ func (s *session) await(ctx context.Context, pred func(raw.Msg) bool, n int, wit
 		if hold < 0 {
 			hold = 0
 		}
-		if _, err := s.connect(ctx, hold); err != nil {
+		// The connect runs on the case's context, not the wait's: a connect
+		// cancelled while the server answers it would lose its events.
+		if _, err := s.connect(s.t.ctx, hold); err != nil {
 			return s.received(pred)
 		}
 	}
