@@ -180,8 +180,16 @@ func deadline(ctx context.Context, set func(time.Time) error) func() {
 // ctxErr returns ctx's error when ctx ended (the cause of a deadline error
 // in that case), err otherwise.
 func ctxErr(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
 		return errors.Join(ctx.Err(), err)
+	}
+	// The socket's deadline (ctx's) can pass a moment before ctx's own
+	// timer marks it done.
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return errors.Join(context.DeadlineExceeded, err)
 	}
 	return err
 }
