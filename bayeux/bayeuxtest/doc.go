@@ -163,8 +163,11 @@
 //     interval advice is not honoured (rule 40 is a SHOULD).
 //   - Cookie binding (rule 41, 70) is off by default, as in Faye and the
 //     specification (sessions are identified by clientId); turn it on with
-//     WithCookieBinding to test CometD-like servers. The "multiple-clients"
-//     advice (rule 42) is not implemented.
+//     WithCookieBinding to test CometD-like servers. With cookie binding
+//     on, a session whose browser (cookie) already has a held long-polling
+//     connect is not held but advised {"multiple-clients": true,
+//     "reconnect": "retry", "interval": 1000}, as the specification
+//     recommends and CometD does.
 //   - An empty array over HTTP is answered 200 "[]" (Faye); over websocket it
 //     closes the socket (CometD, rule 9), since clients must never send it.
 //   - A reply to a subscribe without subscription cannot echo an empty
