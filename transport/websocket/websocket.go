@@ -357,6 +357,13 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 		}
 		header.Set("Authorization", auth)
 	}
+	if t.cfg.Header != nil {
+		header = header.Clone()
+		if header == nil {
+			header = make(http.Header)
+		}
+		t.cfg.Header(header) // WithHeader and HeaderExtension
+	}
 
 	// The dial ends when ctx ends or the transport is closed. The dialer
 	// honours its context for the TCP and TLS steps only, so the network

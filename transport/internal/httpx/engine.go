@@ -349,14 +349,17 @@ func (e *Engine) fail(status int, err error) error {
 	return &bayeux.TransportError{ConnectionType: e.set.ConnectionType, StatusCode: status, Err: err}
 }
 
-// prepare sets the headers of req: Content-Type, the custom headers, and
-// the cookies of the session's jar.
+// prepare sets the headers of req: Content-Type, the custom headers, the
+// client's headers, and the cookies of the session's jar.
 func (e *Engine) prepare(req *http.Request, cfg bayeux.TransportConfig, contentType string) {
 	if contentType != "" {
 		req.Header["Content-Type"] = []string{contentType}
 	}
 	for k, vs := range e.set.Header {
 		req.Header[k] = vs
+	}
+	if cfg.Header != nil {
+		cfg.Header(req.Header) // WithHeader and HeaderExtension
 	}
 	if cfg.Jar != nil {
 		for _, c := range cfg.Jar.Cookies(req.URL) {
