@@ -25,11 +25,17 @@ func changeEvent(id int) []byte {
 
 // BenchmarkDelivered measures what the extension adds to the delivery of
 // each event: reading data.event.replayId and saving it in the store.
+// Platform Events and change events end with the replay id (read from the
+// end); a PushTopic event starts with it (read with bayeux.RawInt).
 func BenchmarkDelivered(b *testing.B) {
 	for _, ev := range []struct {
 		name string
 		data []byte
-	}{{"platform-event", platformEvent(123456)}, {"change-event", changeEvent(123456)}} {
+	}{
+		{"platform-event", platformEvent(123456)},
+		{"change-event", changeEvent(123456)},
+		{"pushtopic", []byte(`{"event":{"createdDate":"2026-11-26T10:00:00.000Z","replayId":123456,"type":"updated"},"sobject":{"Id":"001xx000003DGb2AAG","Name":"Acme","Phone":"+1 415 555 0100","Industry":"Manufacturing"}}`)},
+	} {
 		for _, st := range []string{"memory", "file"} {
 			b.Run(ev.name+"/store="+st, func(b *testing.B) {
 				var store replay.Store = replay.NewMemoryStore()

@@ -132,7 +132,7 @@ func (e *Extension) Incoming(m *bayeux.Message) {
 // handler returned (bayeux.DeliveredExtension). Events without
 // data.event.replayId are ignored. It does not allocate.
 func (e *Extension) Delivered(_ bayeux.Channel, m *bayeux.Message) {
-	if id, ok := bayeux.RawInt(m.Data, "event", "replayId"); ok {
+	if id, ok := replayID(m.Data); ok {
 		e.store.Save(m.Channel, id)
 	}
 }
