@@ -121,6 +121,13 @@ func WithHeader(header http.Header) HTTPOption {
 	}
 }
 
+// WithHeaderFunc calls set on the headers of every request (each attempt
+// of it), after the other headers: the way a client's changing headers
+// (a refreshed token) reach each request.
+func WithHeaderFunc(set func(http.Header)) HTTPOption {
+	return func(h *HTTP) { h.setHeader = set }
+}
+
 // WithMaxBodyBytes bounds the response bodies (n <= 0: DefaultMaxBodyBytes).
 func WithMaxBodyBytes(n int64) HTTPOption {
 	return func(h *HTTP) {
@@ -151,6 +158,7 @@ type HTTP struct {
 	own        bool            // the clients are private (CloseIdleConnections closes them)
 	jar        http.CookieJar
 	header     http.Header
+	setHeader  func(http.Header)
 	maxBody    int64
 	retry      RetryPolicy
 	reuseRetry bool
@@ -324,6 +332,9 @@ func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http
 	}
 	for k, vs := range r.Header {
 		req.Header[k] = vs
+	}
+	if h.setHeader != nil {
+		h.setHeader(req.Header)
 	}
 	if h.jar != nil {
 		for _, c := range h.jar.Cookies(req.URL) {

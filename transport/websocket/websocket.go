@@ -78,6 +78,7 @@ type Transport struct {
 	mu     sync.Mutex // guards conn and closed
 	conn   *conn
 	closed bool
+	dialed http.Header // guarded by mu: the client's headers of the last dial
 
 	wg sync.WaitGroup // goroutines of the connections
 
@@ -220,6 +221,9 @@ func (t *Transport) RoundTrip(ctx context.Context, url string, msgs []bayeux.Mes
 		return nil, t.ctxError(err)
 	}
 
+	if msgs[0].Channel == bayeux.MetaHandshake {
+		t.redialIfHeaderChanged()
+	}
 	// A connection found torn before our frame went out is replaced: the
 	// batch was not sent, so trying again cannot duplicate it.
 	var c *conn
@@ -357,6 +361,7 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 		}
 		header.Set("Authorization", auth)
 	}
+	header = t.withClientHeader(header) // WithHeader and HeaderExtension
 
 	// The dial ends when ctx ends or the transport is closed. The dialer
 	// honours its context for the TCP and TLS steps only, so the network
@@ -425,7 +430,7 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 			return nil, &bayeux.TransportError{
 				ConnectionType: bayeux.ConnectionTypeWebSocket,
 				StatusCode:     resp.StatusCode,
-				Refused:        true,
+				Refused:        !refusedCredentials(resp.StatusCode),
 				Err:            fmt.Errorf("websocket upgrade refused with HTTP %s: %w", resp.Status, err),
 			}
 		}

@@ -117,6 +117,7 @@ func (e *Engine) Init(cfg bayeux.TransportConfig) error {
 		wire.WithClient(cfg.HTTPClient),
 		wire.WithJar(cfg.Jar),
 		wire.WithHeader(e.set.Header),
+		wire.WithHeaderFunc(cfg.Header), // WithHeader and HeaderExtension
 		wire.WithMaxBodyBytes(e.set.MaxBodyBytes),
 		wire.WithRetry(wire.RetryPolicy{
 			Max:     e.set.RetryMax,

@@ -1,0 +1,196 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
+	"github.com/bayeux-go/sdk/ext/auth"
+	"github.com/bayeux-go/sdk/transport/callbackpoll"
+	"github.com/bayeux-go/sdk/transport/longpoll"
+	"github.com/bayeux-go/sdk/transport/websocket"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// source issues bayeuxtest tokens and remembers them.
+type source struct {
+	tokens *bayeuxtest.Tokens
+	ttl    time.Duration
+	mu     sync.Mutex
+	issued []string
+}
+
+func (s *source) Token() (*auth.Token, error) {
+	tok := s.tokens.Issue(s.ttl)
+	s.mu.Lock()
+	s.issued = append(s.issued, tok)
+	s.mu.Unlock()
+	t := &auth.Token{AccessToken: tok}
+	if s.ttl > 0 {
+		t.Expiry = time.Now().Add(s.ttl)
+	}
+	return t, nil
+}
+
+func (s *source) all() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newTransport(name string) bayeux.Transport {
+	switch name {
+	case "websocket":
+		return websocket.New()
+	case "callback-polling":
+		return callbackpoll.New()
+	}
+	return longpoll.New()
+}
+
+// The client keeps working when its token is revoked or expires in the
+// middle of its session, on every transport, whether the server refuses
+// the token in Bayeux (as Salesforce does) or with HTTP 401; and no token
+// appears in the client's Debug log or its errors.
+func TestSurvivesTokenExpiry(t *testing.T) {
+	for _, transport := range []string{"long-polling", "callback-polling", "websocket"} {
+		for _, mode := range []struct {
+			name    string
+			failure bayeuxtest.AuthFailure
+		}{{"bayeux-401", bayeuxtest.AuthBayeuxError}, {"http-401", bayeuxtest.AuthHTTPStatus}} {
+			for _, expiry := range []string{"revoked", "expired"} {
+				t.Run(transport+"/"+mode.name+"/"+expiry, func(t *testing.T) {
+					t.Parallel()
+					testSurvives(t, transport, mode.failure, expiry == "expired")
+				})
+			}
+		}
+	}
+}
+
+func testSurvives(t *testing.T, transport string, failure bayeuxtest.AuthFailure, expire bool) {
+	tokens := bayeuxtest.NewTokens()
+	srv := bayeuxtest.NewServer(bayeuxtest.WithBearerAuth(tokens.Valid, failure),
+		bayeuxtest.WithTimeout(300*time.Millisecond), bayeuxtest.WithMaxInterval(300*time.Millisecond))
+	defer srv.Close()
+	src := &source{tokens: tokens}
+	if expire {
+		src.ttl = 700 * time.Millisecond
+	}
+	logs := &syncBuffer{}
+	var reported []error
+	var rmu sync.Mutex
+	c, err := bayeux.NewClient(srv.URL,
+		bayeux.WithTransports(newTransport(transport)),
+		bayeux.WithBackoff(20*time.Millisecond, 200*time.Millisecond),
+		bayeux.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		bayeux.WithErrorHandler(func(err error) { rmu.Lock(); reported = append(reported, err); rmu.Unlock() }),
+		bayeux.WithExtensions(auth.New(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(context.Background())
+	got := make(chan string, 100)
+	if _, err := c.Subscribe(ctx, "/news", func(m bayeux.Message) { got <- string(m.Data) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx, "/news", "before"); err != nil {
+		t.Fatal(err)
+	}
+	if m := <-got; m != `"before"` {
+		t.Fatalf("got %s", m)
+	}
+	if expire {
+		time.Sleep(src.ttl + 100*time.Millisecond)
+	} else {
+		tokens.ExpireAll()
+	}
+	// Until the client has a new token, its publishes may fail; one goes
+	// through, then the server's events arrive again.
+	for i := 0; ; i++ {
+		if ctx.Err() != nil {
+			t.Fatalf("no publish went through after the token expired; state %v, tokens %d", c.State(), len(src.all()))
+		}
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		err := c.Publish(pctx, "/news", fmt.Sprint("after ", i))
+		pcancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !drainUntil(ctx, got, `"after `) {
+		t.Fatal("own publish never delivered after the refresh")
+	}
+	if err := srv.Publish("/news", "server"); err != nil {
+		t.Fatal(err)
+	}
+	if !drainUntil(ctx, got, `"server"`) {
+		t.Fatal("server's event never delivered after the refresh")
+	}
+	if n := len(src.all()); n < 2 {
+		t.Errorf("%d tokens issued: the token was never refreshed", n)
+	}
+	_ = c.Disconnect(ctx)
+
+	out := logs.String()
+	rmu.Lock()
+	for _, err := range reported {
+		out += "\n" + err.Error()
+	}
+	rmu.Unlock()
+	for _, tok := range src.all() {
+		if strings.Contains(out, tok) {
+			t.Fatalf("token %s appears in the log or errors:\n%s", tok, out)
+		}
+	}
+	if !strings.Contains(out, "level=DEBUG") {
+		t.Error("the Debug log is empty: the leak check proves nothing")
+	}
+}
+
+func drainUntil(ctx context.Context, got <-chan string, prefix string) bool {
+	for {
+		select {
+		case m := <-got:
+			if strings.HasPrefix(m, prefix) {
+				return true
+			}
+		case <-ctx.Done():
+			return false
+		}
+	}
+}

@@ -1,0 +1,39 @@
+// Package replay is the client side of Salesforce's replay extension for
+// the Streaming API (PushTopics, Platform Events, Change Data Capture):
+// with it, a client that lost its session (a network drop, a server
+// restart, an expired session, a restart of the process with a FileStore)
+// resumes each channel right after the last event it handled, so that no
+// event published in between is missed, as long as the server still
+// retains it (Salesforce keeps events 72 hours).
+//
+// The handshake carries ext {"replay": true}; each /meta/subscribe carries
+// ext {"replay": {"<channel>": id}}, where id is the replay id of the last
+// event handled on the channel (read from the event's data.event.replayId,
+// once the subscription's handler returned), or a starting point when there
+// is none yet: StartNew (-1, events published from now on) or StartAll
+// (-2, every event the server retains). The client re-subscribes every
+// channel after each re-handshake, so each channel resumes from its own
+// last id.
+//
+// The ids live in a Store: NewMemoryStore keeps them for the life of the
+// process, OpenFileStore also in a file, written atomically at a bounded
+// rate, so that a restarted process resumes where the previous one
+// stopped.
+//
+// A stored id the server no longer knows (Salesforce answers
+// "400::The replayId {N} you provided was invalid...") is replaced by a
+// fallback starting point (StartAll by default) and the subscription is
+// sent again; the client's error handler gets one *InvalidIDError for it.
+//
+// Register it on a Client like any bayeux.MessageExtender:
+//
+//	store, err := replay.OpenFileStore("replay-ids.json")
+//	...
+//	defer store.Close()
+//	c, err := bayeux.NewClient(url, bayeux.WithExtensions(replay.New(replay.WithStore(store))))
+//
+// Replay applies to exact channel names: a wildcard subscription carries
+// no replay id. Delivery is at least once: after a resume, events that
+// were received but not yet handled when the session was lost arrive
+// again.
+package replay

@@ -1,0 +1,224 @@
+package replay
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/internal/extfield"
+)
+
+// Name is the name the extension registers under.
+const Name = "replay"
+
+// Starting points a subscription may give instead of an event's replay id,
+// as Salesforce defines them.
+const (
+	// StartNew (-1) asks for the events published after the subscription.
+	StartNew int64 = -1
+	// StartAll (-2) asks for every event the server retains on the
+	// channel, then the new ones.
+	StartAll int64 = -2
+)
+
+// Extension is the replay extension. Create it with New; it is safe for
+// concurrent use. One Extension serves one client.
+type Extension struct {
+	store    Store
+	start    int64
+	fallback int64
+
+	session atomic.Pointer[sessionBox]
+	enabled atomic.Bool
+
+	mu sync.Mutex
+	// sent holds the id each channel's last /meta/subscribe carried.
+	sent map[bayeux.Channel]int64
+}
+
+// sessionBox holds the session handle (an interface) for atomic.Pointer.
+type sessionBox struct{ s bayeux.Session }
+
+// Option configures an Extension.
+type Option func(*Extension)
+
+// WithStore makes the extension keep the replay ids in s (default: a new
+// MemoryStore).
+func WithStore(s Store) Option {
+	return func(e *Extension) {
+		if s != nil {
+			e.store = s
+		}
+	}
+}
+
+// WithStart sets where a channel with no stored id starts: StartNew (the
+// default), StartAll, or a replay id.
+func WithStart(id int64) Option {
+	return func(e *Extension) { e.start = id }
+}
+
+// WithFallback sets where a channel whose stored id the server refused
+// resumes: StartAll (the default, so that as little as possible is
+// missed) or StartNew.
+func WithFallback(id int64) Option {
+	return func(e *Extension) { e.fallback = id }
+}
+
+// New returns a replay extension configured by opts.
+func New(opts ...Option) *Extension {
+	e := &Extension{start: StartNew, fallback: StartAll, sent: make(map[bayeux.Channel]int64)}
+	for _, o := range opts {
+		if o != nil {
+			o(e)
+		}
+	}
+	if e.store == nil {
+		e.store = NewMemoryStore()
+	}
+	return e
+}
+
+// Name returns "replay" (bayeux.NamedExtension).
+func (e *Extension) Name() string { return Name }
+
+// Store returns the store the extension keeps the replay ids in.
+func (e *Extension) Store() Store { return e.store }
+
+// Enabled reports whether the server agreed to replay in the last
+// successful handshake (its reply carried ext {"replay": true}).
+func (e *Extension) Enabled() bool { return e.enabled.Load() }
+
+// Outgoing asks for replay in the handshake, and gives each /meta/subscribe
+// the replay id its channels resume from.
+func (e *Extension) Outgoing(m *bayeux.Message) {
+	switch m.Channel {
+	case bayeux.MetaHandshake:
+		m.Ext = extfield.With(m.Ext, "replay", true)
+	case bayeux.MetaSubscribe:
+		var ids map[string]any
+		e.mu.Lock()
+		for _, ch := range m.Subscription {
+			if ch.HasWildcard() || ch.Type() != bayeux.BroadcastChannel {
+				continue
+			}
+			id, ok := e.store.Load(ch)
+			if !ok {
+				id = e.start
+			}
+			if ids == nil {
+				ids = make(map[string]any, len(m.Subscription))
+			}
+			ids[string(ch)] = id
+			e.sent[ch] = id
+		}
+		e.mu.Unlock()
+		if ids != nil {
+			m.Ext = extfield.With(m.Ext, "replay", ids)
+		}
+	}
+}
+
+// Incoming notes whether the server agreed to replay.
+func (e *Extension) Incoming(m *bayeux.Message) {
+	if m.Channel == bayeux.MetaHandshake && m.Successful {
+		e.enabled.Store(extfield.Enabled(m.Ext["replay"]))
+	}
+}
+
+// Delivered records the replay id of an event once a subscription's
+// handler returned (bayeux.DeliveredExtension). Events without
+// data.event.replayId are ignored. It does not allocate.
+func (e *Extension) Delivered(_ bayeux.Channel, m *bayeux.Message) {
+	if id, ok := replayID(m.Data); ok {
+		e.store.Save(m.Channel, id)
+	}
+}
+
+// Retry handles a /meta/subscribe the server denied for its replay id
+// (bayeux.RetryExtension): the channel's stored id is replaced by the
+// fallback, the error handler gets an *InvalidIDError, and the
+// subscription is sent again. A subscription already sent with the
+// fallback is not retried by the extension.
+func (e *Extension) Retry(request, reply *bayeux.Message, _ error) bool {
+	if request == nil || reply == nil || request.Channel != bayeux.MetaSubscribe || !IsInvalidIDError(reply.Error) {
+		return false
+	}
+	retry := false
+	for _, ch := range request.Subscription {
+		e.mu.Lock()
+		id, ok := e.sent[ch]
+		again := ok && id != e.fallback
+		if again {
+			e.sent[ch] = e.fallback
+		}
+		e.mu.Unlock()
+		if !again {
+			continue
+		}
+		e.store.Save(ch, e.fallback)
+		retry = true
+		err := &InvalidIDError{Channel: ch, ID: id, Fallback: e.fallback, Reason: reply.Error}
+		if b := e.session.Load(); b != nil {
+			b.s.Logger().Warn("bayeux replay id refused; resuming from the fallback",
+				"channel", string(ch), "replayId", id, "fallback", e.fallback)
+			b.s.ReportError(err)
+		}
+	}
+	return retry
+}
+
+// AttachSession keeps the session handle, to report errors
+// (bayeux.SessionExtension). A FileStore's write errors are reported too.
+func (e *Extension) AttachSession(s bayeux.Session) {
+	e.session.Store(&sessionBox{s: s})
+	if r, ok := e.store.(errorReporter); ok {
+		r.reportErrorsTo(s.ReportError)
+	}
+}
+
+// Registered is called when the extension is added to a client.
+func (e *Extension) Registered(string, *bayeux.BayeuxClient) {}
+
+// Unregistered is called when the extension is removed; the stored ids
+// are kept.
+func (e *Extension) Unregistered() {}
+
+// errorReporter is implemented by stores that fail in the background.
+type errorReporter interface {
+	reportErrorsTo(func(error))
+}
+
+// IsInvalidIDError reports whether a server error is Salesforce's refusal
+// of a replay id: "400::The replayId {N} you provided was invalid...".
+func IsInvalidIDError(serverError string) bool {
+	return strings.HasPrefix(serverError, "400:") &&
+		strings.Contains(strings.ToLower(serverError), "replayid")
+}
+
+// InvalidIDError reports that the server refused the replay id a channel
+// resumed from (it expired, say), and that the channel resumes from
+// Fallback instead: the events between the two may be missed.
+type InvalidIDError struct {
+	Channel  bayeux.Channel
+	ID       int64
+	Fallback int64
+	// Reason is the server's error.
+	Reason string
+}
+
+// Error implements the error interface.
+func (e *InvalidIDError) Error() string {
+	return fmt.Sprintf("replay: the server refused replay id %d of %s (%q); resuming from %d",
+		e.ID, e.Channel, e.Reason, e.Fallback)
+}
+
+var (
+	_ bayeux.MessageExtender    = (*Extension)(nil)
+	_ bayeux.NamedExtension     = (*Extension)(nil)
+	_ bayeux.SessionExtension   = (*Extension)(nil)
+	_ bayeux.RetryExtension     = (*Extension)(nil)
+	_ bayeux.DeliveredExtension = (*Extension)(nil)
+)
