@@ -239,7 +239,13 @@ func (c *Client) Connect(ctx context.Context) error {
 	select {
 	case err = <-first:
 	case <-c.stopping:
-		err = ErrClosed
+		// The loop reports a failure before it stops the client: prefer
+		// that cause to ErrClosed.
+		select {
+		case err = <-first:
+		default:
+			err = ErrClosed
+		}
 	case <-ctx.Done():
 		c.mu.Lock()
 		last := c.lastErr

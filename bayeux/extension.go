@@ -23,8 +23,8 @@ import (
 //
 // Outgoing and Incoming run on the goroutine sending or receiving, with
 // the client's incoming path held: they must not block, and must not call
-// the Client (publish, subscribe, disconnect); use the Session handle of
-// SessionExtension from another goroutine instead.
+// the Client (publish, subscribe, disconnect). The methods of the Session
+// handle (SessionExtension) never block and may be called from them.
 //
 // An extension may implement any of the optional interfaces below, found
 // by type assertion as http.Flusher is: SessionExtension,

@@ -236,21 +236,31 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, 
 			Err: fmt.Errorf("%w: %s", ErrNoReply, MetaHandshake)}}
 	}
 	reply := replies[0]
-	c.mergeAdvice(reply.Advice)
-	adv := c.Advice()
 	if !reply.Successful {
-		ev := loopEvent{outcome: handshakeDenied, err: NewServerError(ErrHandshakeDenied, reply), interval: adv.IntervalAsDuration()}
+		ev := loopEvent{outcome: handshakeDenied, err: NewServerError(ErrHandshakeDenied, reply)}
 		if reply.Advice != nil {
 			ev.reconnect = reply.Advice.Reconnect
 			if ev.reconnect != "" && ev.reconnect != ReconnectNone && ev.reconnect != ReconnectHandshake {
 				ev.reconnect = ReconnectRetry
 			}
 		}
-		if ev.reconnect != ReconnectNone && c.wire.hooks.Load().retry(&msg, &reply, ev.err) {
-			ev.reconnect = ReconnectRetry // an extension can fix it
+		adv := reply.Advice
+		if c.wire.hooks.Load().retry(&msg, &reply, ev.err) {
+			// An extension can fix it (a fresh token): its answer wins
+			// over the server's advice, even "none" (Salesforce's answer
+			// to an expired token), and "none" is not kept.
+			ev.reconnect = ReconnectRetry
+			if adv != nil && adv.Reconnect == ReconnectNone {
+				cp := *adv
+				cp.Reconnect = ReconnectRetry
+				adv = &cp
+			}
 		}
+		c.mergeAdvice(adv)
+		ev.interval = c.Advice().IntervalAsDuration()
 		return nil, ev
 	}
+	c.mergeAdvice(reply.Advice)
 	if reply.ClientID == "" {
 		return nil, loopEvent{outcome: handshakeFailed, fatal: true,
 			err: &DecodeError{Reason: "successful handshake reply without clientId"}}
@@ -300,6 +310,12 @@ func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *tra
 			return ev
 		}
 		ev.outcome, ev.err = connectFailed, err
+		if (te != nil || errors.As(err, &te)) && (te.StatusCode == 401 || te.StatusCode == 403) &&
+			c.wire.hooks.Load().retry(&msg, nil, err) {
+			// Refused credentials an extension can renew: handshake
+			// again at once rather than retry a connect that cannot work.
+			ev.outcome, ev.reconnect = connectDenied, ReconnectHandshake
+		}
 		return ev
 	}
 	if !found[0] {

@@ -251,8 +251,8 @@ func (c *Client) applySubscribe(sess *session, req, reply *Message, err error) b
 		if c.wire.hooks.Load().retry(req, reply, err) {
 			// An extension will change the request: try again, the
 			// first Subscribe still waiting.
-			c.log.Warn("bayeux subscription denied; an extension retries it", "channel", string(ch), "err", err)
-			c.reportError(fmt.Errorf("bayeux: subscribe %s: %w", ch, err))
+			// The extension reports what it does about it.
+			c.log.Debug("bayeux subscription denied; an extension retries it", "channel", string(ch), "err", err)
 			c.subs.failed(ch, err)
 			return false
 		}
