@@ -70,6 +70,8 @@ func TestChaos(t *testing.T) {
 // sequence checks one stream of numbered messages.
 type sequence struct {
 	last       int
+	lastAt     time.Time
+	maxSilence time.Duration // longest time between two deliveries
 	received   int
 	duplicates int
 	reordered  int
@@ -82,8 +84,12 @@ func (s *sequence) see(n int) {
 	case n < s.last:
 		s.reordered++
 	default:
+		now := time.Now()
+		if !s.lastAt.IsZero() {
+			s.maxSilence = max(s.maxSilence, now.Sub(s.lastAt))
+		}
 		s.received++
-		s.last = n
+		s.last, s.lastAt = n, now
 	}
 }
 
@@ -258,8 +264,9 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 	}
 	sort.Strings(faults)
 	t.Logf("faults: %s, restarts=%d", strings.Join(faults, " "), restarts.Load())
-	t.Logf("server published %d, delivered %d, gaps %d; client published %d (%d failed), delivered %d",
-		published.Load(), s.received, int(published.Load())-s.received, clientPublished.Load(), clientFailed.Load(), c.received)
+	t.Logf("server published %d, delivered %d, gaps %d, longest silence %v; client published %d (%d failed), delivered %d",
+		published.Load(), s.received, int(published.Load())-s.received, s.maxSilence.Round(time.Millisecond),
+		clientPublished.Load(), clientFailed.Load(), c.received)
 	t.Logf("SUMMARY chaos %s %v: %d faults + %d restarts survived, %d reconnections, %d errors reported, %d messages checked, %d duplicates, %d out of order, re-subscribed and receiving %v after the last restart (bound %v)",
 		name, *chaosDuration, total, restarts.Load(), recoveries.Load(), errorsSeen.Load(), s.received+c.received,
 		s.duplicates+c.duplicates, s.reordered+c.reordered, recovered.Round(time.Millisecond), recoveryBound)

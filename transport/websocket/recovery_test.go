@@ -2,11 +2,6 @@ package websocket_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,32 +17,23 @@ import (
 )
 
 // The session client over websocket against servers that misbehave
-// without closing anything, and over wss.
+// without closing anything. (wss with the session client: reliability's
+// TestTLS.)
 
-// mount serves srv's handler through wrap on a new httptest server (TLS
-// when tlsOn) and returns the Bayeux URL on it.
-func mount(t *testing.T, srv *bayeuxtest.Server, tlsOn bool, wrap func(http.Handler) http.Handler) (string, *httptest.Server) {
+// mount serves srv's handler through wrap on a new httptest server and
+// returns the Bayeux URL on it.
+func mount(t *testing.T, srv *bayeuxtest.Server, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
-	h := srv.Handler()
-	if wrap != nil {
-		h = wrap(h)
-	}
-	ts := httptest.NewUnstartedServer(h)
-	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS failures are expected
-	if tlsOn {
-		ts.StartTLS()
-	} else {
-		ts.Start()
-	}
+	ts := httptest.NewServer(wrap(srv.Handler()))
 	t.Cleanup(ts.Close)
-	return ts.URL + "/bayeux", ts
+	return ts.URL + "/bayeux"
 }
 
 func TestClientRecoversFromSilentWebSocket(t *testing.T) {
 	srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(300 * time.Millisecond))
 	defer srv.Close()
 	var upgrades atomic.Int32
-	u, _ := mount(t, srv, false, func(h http.Handler) http.Handler {
+	u := mount(t, srv, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 				upgrades.Add(1)
@@ -104,7 +90,7 @@ func TestClientFallsBackWhenUpgradeTorn(t *testing.T) {
 	srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(300 * time.Millisecond))
 	defer srv.Close()
 	// A proxy that closes every upgrade request's connection unanswered.
-	u, _ := mount(t, srv, false, func(h http.Handler) http.Handler {
+	u := mount(t, srv, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -140,81 +126,4 @@ func fallsBack(t *testing.T, u string, ws *websocket.Transport) {
 	if err := c.Disconnect(ctx); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func TestClientOverWSS(t *testing.T) {
-	srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(300 * time.Millisecond))
-	defer srv.Close()
-	u, ts := mount(t, srv, true, nil)
-	if !strings.HasPrefix(u, "https://") {
-		t.Fatal(u)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	t.Run("verified by default", func(t *testing.T) {
-		// The cause reaches the error handler (Connect itself retries
-		// until its context ends).
-		certErr := make(chan error, 16)
-		c, err := bayeux.NewClient(u, bayeux.WithTransports(websocket.New()), bayeux.WithErrorHandler(func(err error) {
-			var ue x509.UnknownAuthorityError
-			var ve *tls.CertificateVerificationError
-			if errors.As(err, &ue) || errors.As(err, &ve) {
-				select {
-				case certErr <- err:
-				default:
-				}
-			}
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
-		defer ccancel()
-		if err := c.Connect(cctx); err == nil {
-			t.Fatal("Connect to an untrusted server succeeded")
-		}
-		select {
-		case <-certErr:
-		default:
-			t.Fatal("no certificate error reported")
-		}
-		if srv.HandshakeCount() != 0 {
-			t.Fatal("a handshake went through an unverified connection")
-		}
-		_ = c.Disconnect(ctx)
-	})
-	t.Run("custom CA through the http.Client", func(t *testing.T) {
-		pool := x509.NewCertPool()
-		pool.AddCert(ts.Certificate())
-		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-		c, err := bayeux.NewClient(u, bayeux.WithHTTPClient(hc), bayeux.WithTransports(websocket.New()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Connect(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if got := c.TransportName(); got != "websocket" {
-			t.Fatalf("transport %q", got)
-		}
-		got := make(chan bayeux.Message, 1)
-		if _, err := c.Subscribe(ctx, "/tls", func(m bayeux.Message) { got <- m }); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Publish(ctx, "/tls", "secret"); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case m := <-got:
-			if string(m.Data) != `"secret"` {
-				t.Fatalf("got %s", m.Data)
-			}
-		case <-ctx.Done():
-			t.Fatal("no event over wss")
-		}
-		if err := c.Disconnect(ctx); err != nil {
-			t.Fatal(err)
-		}
-	})
 }
