@@ -12,6 +12,13 @@
 //                  client that sends no /meta/connect for 2 x FAYE_TIMEOUT.
 //   WIRE_LOG=1     log every message in and out to stderr.
 //   FAYE_UNPATCHED=1  run Faye without the crash fix below.
+//   FAYE_REDIS_PORT   keep the state in the Redis server on 127.0.0.1 at
+//                     that port (the faye-redis engine): several nodes
+//                     started with the same port form one cluster.
+//   FAYE_HOSTS        comma-separated host:port of other nodes: handshake
+//                     and connect replies then advise "hosts" (this node
+//                     first, then those), the Bayeux failover advice.
+//   FAYE_MAX_INTERVAL advise this maxInterval (ms) in those replies.
 //
 // Test hooks (not part of Faye):
 //   /service/echo     a publish there is answered with the request's data in
@@ -31,7 +38,11 @@ const port = parseInt(process.argv[2] || '0', 10);
 const timeout = parseFloat(process.env.FAYE_TIMEOUT || '2');
 const log = process.env.WIRE_LOG === '1';
 
-const bayeux = new faye.NodeAdapter({ mount: '/bayeux', timeout: timeout });
+const options = { mount: '/bayeux', timeout: timeout };
+if (process.env.FAYE_REDIS_PORT) {
+  options.engine = { type: require('faye-redis'), host: '127.0.0.1', port: parseInt(process.env.FAYE_REDIS_PORT, 10) };
+}
+const bayeux = new faye.NodeAdapter(options);
 const engine = bayeux._server._engine;
 
 // Faye 1.4.3 bug: when a client goes away during a callback-polling (GET)
@@ -82,6 +93,15 @@ bayeux.addExtension({
     callback(message);
   },
   outgoing(message, request, callback) {
+    if (message.channel === '/meta/handshake' || message.channel === '/meta/connect') {
+      const others = (process.env.FAYE_HOSTS || '').split(',').filter(h => h);
+      const maxInterval = process.env.FAYE_MAX_INTERVAL;
+      if (others.length > 0 || maxInterval) {
+        message.advice = Object.assign({}, message.advice);
+        if (others.length > 0) message.advice.hosts = ['127.0.0.1:' + server.address().port].concat(others);
+        if (maxInterval) message.advice.maxInterval = parseInt(maxInterval, 10);
+      }
+    }
     if (message.channel === '/service/echo' && 'successful' in message) {
       const key = (message.clientId || '') + '\u0000' + message.id;
       if (echoes.has(key)) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
-	"github.com/bayeux-go/sdk/transport/longpoll"
 	"github.com/bayeux-go/sdk/transport/websocket"
 )
 
@@ -93,24 +92,7 @@ func TestClientFallsBackWhenUpgradeRefused(t *testing.T) {
 	srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(500 * time.Millisecond))
 	defer srv.Close()
 	srv.RefuseWebSocket(true)
-	c, err := bayeux.NewClient(srv.URL, bayeux.WithTransports(websocket.New(), longpoll.New()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := c.TransportName(); got != "long-polling" {
-		t.Fatalf("transport %q, want the fallback long-polling", got)
-	}
-	if err := c.Publish(ctx, "/x", 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Disconnect(ctx); err != nil {
-		t.Fatal(err)
-	}
+	fallsBack(t, srv.URL, websocket.New())
 }
 
 func mustJSON(v any) []byte {

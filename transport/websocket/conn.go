@@ -38,6 +38,10 @@ type conn struct {
 	// nothing.
 	busy    atomic.Bool
 	handled atomic.Uint64
+	// frames counts the data frames whose reading began: a request whose
+	// deadline passes with this count unchanged since it was sent, and no
+	// frame in the reader's hands, found the server silent.
+	frames atomic.Uint64
 
 	// torn is set (before anything else) when the connection fails, so that
 	// no new request picks it.
@@ -60,6 +64,8 @@ type call struct {
 	finished  bool             // all replies arrived, or failed, or abandoned
 	err       error            // set when the connection failed the call
 	done      chan struct{}    // closed when finished by the reader or a tear
+	// frames is conn.frames when the call was registered.
+	frames uint64
 }
 
 func newConn(t *Transport, ws *gws.Conn, rawURL string) *conn {
@@ -109,7 +115,8 @@ func (c *conn) register(msgs []bayeux.Message, nIDs int) (*call, error) {
 			return nil, fmt.Errorf("%w: %q", ErrDuplicateID, id)
 		}
 	}
-	cl := &call{remaining: nIDs, replies: make([]bayeux.Message, 0, nIDs), done: make(chan struct{})}
+	cl := &call{remaining: nIDs, replies: make([]bayeux.Message, 0, nIDs), done: make(chan struct{}),
+		frames: c.frames.Load()}
 	for i := range msgs {
 		if id := msgs[i].ID; id != "" {
 			c.pending[id] = cl
@@ -188,15 +195,21 @@ func (c *conn) wait(ctx context.Context, cl *call, msgs []bayeux.Message) ([]bay
 		timeout = timer.C
 	}
 	var failure error
+	tear := false
 	select {
 	case <-cl.done:
 	case <-ctx.Done():
 		failure = c.t.ctxError(ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && c.silentSince(cl) {
+			failure = c.t.ctxError(fmt.Errorf("%w (%w)", ctx.Err(), ErrSilent))
+			tear = true
+		}
 	case <-timeout:
 		failure = transportError(ErrMessageTimeout)
+		tear = true
 	}
 	if failure != nil && !c.abandon(cl, msgs) {
-		if errors.Is(failure, ErrMessageTimeout) {
+		if tear {
 			c.tear(failure)
 		}
 		c.mu.Lock()
@@ -214,6 +227,12 @@ func (c *conn) wait(ctx context.Context, cl *call, msgs []bayeux.Message) ([]bay
 		return nil, err
 	}
 	return replies, nil
+}
+
+// silentSince reports whether no data frame arrived (or is being read or
+// handled) since cl was registered: the server has stopped answering.
+func (c *conn) silentSince(cl *call) bool {
+	return c.frames.Load() == cl.frames && !c.busy.Load()
 }
 
 // tornErr returns why the connection was torn, or nil.
@@ -292,12 +311,17 @@ func (c *conn) readLoop() {
 	defer c.t.wg.Done()
 	defer close(c.readerDone)
 	for {
-		_, r, err := c.ws.NextReader()
+		typ, r, err := c.ws.NextReader()
 		if err != nil {
 			c.tear(c.readError(err))
 			return
 		}
 		c.activity.Add(1)
+		c.frames.Add(1)
+		if typ != gws.TextMessage {
+			c.rejectBinary()
+			return
+		}
 		frame, err := c.readFrame(r)
 		if err != nil {
 			c.tear(c.readError(err))
@@ -312,6 +336,19 @@ func (c *conn) readLoop() {
 			return
 		}
 	}
+}
+
+// rejectBinary tears the connection after a binary frame: Bayeux frames
+// are JSON text, so the frame's content is not read. The server is told
+// why with close code 1003 (unsupported data); the requests in flight fail
+// with a *bayeux.TransportError wrapping a *bayeux.DecodeError.
+func (c *conn) rejectBinary() {
+	err := transportError(&bayeux.DecodeError{Reason: "binary websocket frame (Bayeux frames are text)"})
+	c.fail(err)
+	c.t.logger.Debug("bayeux websocket connection torn", "client", c.t.cfg.ClientName, "url", c.url, "error", err)
+	msg := gws.FormatCloseMessage(gws.CloseUnsupportedData, "binary frame")
+	_ = c.ws.WriteControl(gws.CloseMessage, msg, time.Now().Add(min(c.t.o.writeTimeout, closeGrace)))
+	c.ws.Close()
 }
 
 // readError maps a read failure to the error that tears the connection.

@@ -18,13 +18,31 @@
 //
 // The transport pings the server (WithPingInterval, 20 s by default) and
 // declares the connection dead when nothing comes back within the pong
-// timeout (WithPongTimeout, 10 s). A dead, closed, failing or misbehaving
-// connection (malformed frame, frame over WithMaxMessageBytes) is torn:
-// every RoundTrip waiting on it fails with a *bayeux.TransportError and
-// the next RoundTrip dials again. An upgrade the server answers without
-// 101 fails with a *bayeux.TransportError whose Refused field is set and
-// whose StatusCode is the server's status, so that the client can fall
-// back to long-polling.
+// timeout (WithPongTimeout, 10 s). A server that keeps the socket open,
+// answers pings, but stops answering requests is caught by the requests'
+// deadlines (the client gives every request one): a request whose deadline
+// passes with no frame received since it was sent tears the connection
+// (ErrSilent), as the CometD clients do, so that the session goes on over
+// a new one. A dead, closed, failing or misbehaving connection (malformed
+// frame, frame over WithMaxMessageBytes) is torn: every RoundTrip waiting
+// on it fails with a *bayeux.TransportError and the next RoundTrip dials
+// again.
+//
+// Binary frames: Bayeux frames are JSON text, so a binary frame is not
+// read. It tears the connection with close code 1003 (unsupported data);
+// the requests in flight fail with a *bayeux.TransportError wrapping a
+// *bayeux.DecodeError (matching bayeux.ErrMalformed), and the next
+// RoundTrip dials again. Nothing of the frame reaches Receive.
+//
+// An upgrade the server answers without 101 fails with a
+// *bayeux.TransportError whose Refused field is set and whose StatusCode
+// is the server's status, so that the client can fall back to
+// long-polling. An upgrade that gets no answer at all once the TCP (and
+// TLS) connection is up (closed, reset, or timed out: a proxy that does
+// not pass websockets) is refused the same way, with StatusCode 0 and
+// ErrUpgradeTorn. A failure to connect (connection refused, DNS, a TLS
+// or certificate error) is not a refusal: long-polling would fail alike.
+// A cancelled context is never a refusal.
 //
 // The transport is not registered as a default: give it to the client,
 // usually ahead of long-polling so that the client falls back when the
@@ -35,7 +53,9 @@
 //		longpoll.New(),
 //	))
 //
-// TLS: WithTLSConfig, else the TLS configuration (and proxy) of the
-// client's *http.Transport, else WithDialer for full control of the
-// gorilla Dialer. WithCompression negotiates permessage-deflate.
+// TLS: certificates are verified by default. A custom CA (or client
+// certificate) comes from WithTLSConfig, else from the TLSClientConfig
+// (and proxy) of the client's *http.Transport, so that one http.Client
+// set with bayeux.WithHTTPClient configures every transport; WithDialer
+// gives full control of the gorilla Dialer. WithCompression negotiates permessage-deflate.
 package websocket

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
@@ -25,7 +27,17 @@ var (
 	// ErrMessageTimeout means the replies of a batch did not arrive within
 	// the cap set by WithMessageTimeout.
 	ErrMessageTimeout = errors.New("websocket: message timeout")
+	// ErrSilent means a request's context deadline passed without any
+	// frame from the server since the request was sent: the connection
+	// stays open but the server stopped answering, so it is torn and the
+	// next RoundTrip dials again (as the CometD clients do).
+	ErrSilent = errors.New("websocket: server silent until the request's deadline")
 )
+
+// ErrUpgradeTorn is wrapped in the *bayeux.TransportError (with Refused
+// set) of an upgrade that got no HTTP answer: the connection was closed,
+// reset or timed out after the TCP (and TLS) connection was made.
+var ErrUpgradeTorn = errors.New("websocket: upgrade torn before an answer")
 
 // Errors returned for a batch the transport cannot send. They are the
 // caller's mistakes, not transport failures.
@@ -194,9 +206,14 @@ func (t *Transport) isInited() bool {
 // one, pushes events that reuse the id of the publish that caused them.
 //
 // When ctx ends first, RoundTrip returns a *bayeux.TransportError wrapping
-// ctx.Err(); the connection stays open and replies arriving later go to
-// Receive. Other failures are *bayeux.TransportError too (Refused with the
-// HTTP status when the server refused the upgrade), except
+// ctx.Err(). After a cancellation the connection stays open and replies
+// arriving later go to Receive. After a deadline, the connection stays open
+// too if a frame arrived on it since the batch was sent; if none did, the
+// server is taken as silent: the connection is torn (the error also wraps
+// ErrSilent, and the other requests in flight fail with it) and the next
+// RoundTrip dials again. Other failures are *bayeux.TransportError too
+// (Refused when the server refused the upgrade, with its HTTP status, or
+// when the upgrade got no answer at all, wrapping ErrUpgradeTorn), except
 // bayeux.ErrClosed after Close and the batch errors (ErrEmptyBatch,
 // ErrHandshakeNotAlone, ErrDuplicateID, *bayeux.EncodeError).
 func (t *Transport) RoundTrip(ctx context.Context, url string, msgs []bayeux.Message) ([]bayeux.Message, error) {
@@ -413,7 +430,24 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 		}
 	})
 
-	ws, resp, err := d.DialContext(dialCtx, wsURL, header)
+	// upgrading is set once the connection is up (TCP, and TLS for wss):
+	// a failure after that, with no HTTP answer, is a torn upgrade.
+	var upgrading atomic.Bool
+	ownTLS := strings.HasPrefix(wsURL, "wss:") && d.NetDialTLSContext == nil
+	traceCtx := httptrace.WithClientTrace(dialCtx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) {
+			if !ownTLS {
+				upgrading.Store(true)
+			}
+		},
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err == nil {
+				upgrading.Store(true)
+			}
+		},
+	})
+
+	ws, resp, err := d.DialContext(traceCtx, wsURL, header)
 	if !stopWatch() && err == nil {
 		// The watch fired: the connection was closed under us.
 		ws.Close()
@@ -436,6 +470,17 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
+		}
+		if upgrading.Load() && !errors.Is(ctx.Err(), context.Canceled) {
+			// The connection was up but the upgrade got no answer (closed,
+			// reset, timed out): a proxy or server that does not pass
+			// websockets. Fall back as for an upgrade answered without 101.
+			t.logger.Debug("bayeux websocket upgrade torn", "client", t.cfg.ClientName, "url", wsURL, "error", err)
+			return nil, &bayeux.TransportError{
+				ConnectionType: bayeux.ConnectionTypeWebSocket,
+				Refused:        true,
+				Err:            fmt.Errorf("%w: %w", ErrUpgradeTorn, err),
+			}
 		}
 		t.logger.Debug("bayeux websocket dial failed", "client", t.cfg.ClientName, "url", wsURL, "error", err)
 		return nil, transportError(fmt.Errorf("websocket dial %s: %w", wsURL, err))

@@ -737,25 +737,17 @@ func TestContextEndsRoundTripKeepsConnection(t *testing.T) {
 	if !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", r.err)
 	}
-	// Deadline too.
-	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer dcancel()
-	_, err := tr.RoundTrip(dctx, srv.URL, []bayeux.Message{connect("2")})
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, bayeux.ErrTransport) {
-		t.Fatalf("err = %v, want DeadlineExceeded", err)
-	}
-	// The late replies go to Receive, on the same connection.
+	// The late reply goes to Receive, on the same connection.
 	close(release)
-	got := rec.waitFor(t, 2)
-	ids := []string{got[0].ID, got[1].ID}
-	if !(ids[0] == "1" && ids[1] == "2" || ids[0] == "2" && ids[1] == "1") {
-		t.Fatalf("late replies: %+v", got)
+	got := rec.waitFor(t, 1)
+	if got[0].ID != "1" {
+		t.Fatalf("late reply: %+v", got)
 	}
 	if _, err := tr.RoundTrip(context.Background(), srv.URL, []bayeux.Message{handshake("3")}); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.upgrades.Load(); n != 1 {
-		t.Fatalf("%d upgrades: a context's end must not tear the connection", n)
+		t.Fatalf("%d upgrades: a cancellation must not tear the connection", n)
 	}
 	// A context that has ended already fails without sending.
 	if _, err := tr.RoundTrip(ctx, srv.URL, []bayeux.Message{handshake("4")}); !errors.Is(err, context.Canceled) {
