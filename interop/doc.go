@@ -3,8 +3,9 @@
 // 127.0.0.1, and Faye's own Node client. Its tests check the Client over
 // every transport each server supports (handshake, subscriptions, publish,
 // remote calls, disconnect), recovery after a server restart, a session
-// expiry and a torn connection, and that Faye's client and the SDK's
-// bayeuxtest server understand each other.
+// expiry and a torn connection, that Faye's client and the SDK's
+// bayeuxtest server understand each other, and that ext/ack loses nothing
+// across torn responses with cometd-nodejs-server's ack-extension.
 //
 // The tests need node and the pinned npm packages, so plain `go test ./...`
 // skips them. Run them with
