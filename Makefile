@@ -6,6 +6,7 @@
 #   make demo        run the demo (go run ./cmd/bayeux demo)
 #   make bench       run the benchmarks
 #   make fuzz-short  run every fuzz target for FUZZTIME (default 10s) each
+#   make compare     CPU per message: our client against the CometD JS client
 
 SHELL := /bin/bash
 GO ?= go
@@ -16,7 +17,7 @@ FUZZTIME ?= 10s
 # Go files of the repository (not those under node_modules).
 GOFILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*')
 
-.PHONY: test tools npm fmt vet staticcheck gotest demo bench fuzz-short
+.PHONY: test tools npm fmt vet staticcheck gotest demo bench fuzz-short compare
 
 # The steps of test run in order, even under make -j.
 .NOTPARALLEL:
@@ -58,3 +59,9 @@ fuzz-short:
 			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+# Our client against the CometD JavaScript client on the same canned
+# server, CPU per delivered message (see bench/compare). Not part of test.
+compare: tools
+	@npm ci --prefix bench/compare --no-audit --no-fund --loglevel=error >/dev/null || { echo "make: npm ci --prefix bench/compare failed" >&2; exit 1; }
+	$(GO) run ./bench/compare

@@ -28,7 +28,7 @@ const (
 // Advice represents the field from the server which is used to inform
 // clients of their preferred mode of client operation.
 //
-// The numeric fields are milliseconds. Unlike the gobayeux seed, an Advice
+// The numeric fields are milliseconds. Unlike gobayeux, an Advice
 // remembers whether Timeout, Interval and MaxInterval were present, so that
 // a client can send {"timeout":0} (as the first /meta/connect after a
 // handshake must) and so that a partial advice only replaces the fields it
@@ -76,7 +76,7 @@ type Advice struct {
 }
 
 // IntervalAsDuration returns the Interval field as a time.Duration for
-// scheduling. (The gobayeux seed returned the timeout here; this returns the
+// scheduling. (gobayeux returned the timeout here; this returns the
 // interval, as its name says.)
 func (a Advice) IntervalAsDuration() time.Duration {
 	return time.Duration(a.Interval) * time.Millisecond

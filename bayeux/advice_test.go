@@ -58,7 +58,7 @@ func TestAdviceHelpers(t *testing.T) {
 
 func TestAdviceDurations(t *testing.T) {
 	a := bayeux.Advice{Timeout: 30000, Interval: 250, MaxInterval: 10000}
-	// The seed returned the timeout from IntervalAsDuration.
+	// gobayeux returned the timeout from IntervalAsDuration.
 	if got := a.IntervalAsDuration(); got != 250*time.Millisecond {
 		t.Errorf("IntervalAsDuration() = %v, want 250ms", got)
 	}

@@ -5,51 +5,31 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
-	"strconv"
 	"sync"
-	"sync/atomic"
 )
 
 // BayeuxClient is a way of acting as a client with a given Bayeux server:
 // the low-level client of the gobayeux API. Each method sends one request
 // and returns the server's reply and any events that came with it; nothing
-// runs in the background. The session Client is built on the same wire
-// layer (message ids, extensions, transports, cookie jar).
+// runs in the background. It is a thin layer over the wire layer the
+// session Client is also built on (message ids, extensions, transports,
+// cookie jar); it keeps only a client id and a ConnectionStateMachine.
 //
 // Methods are safe for concurrent use.
 type BayeuxClient struct {
-	url        string
-	log        *slog.Logger
-	httpClient *http.Client
-	jar        http.CookieJar
+	*endpoint
 
-	transports []Transport
-	// current is the index in transports of the transport in use.
-	current atomic.Int32
-
-	nextID atomic.Uint64
-
-	// mu guards clientID, exts and pushed.
+	// mu guards clientID and pushed.
 	mu       sync.Mutex
 	clientID string
-	exts     []registeredExt
-	// pushed holds messages a transport delivered outside a reply, for the
-	// low-level API (returned by the next Connect); the session Client
-	// routes them itself through onPush.
+	// pushed holds messages a transport delivered outside a reply,
+	// returned by the next request.
 	pushed []Message
-	onPush func([]Message)
+	// sessionID, when set, gives the client id of a session Client this
+	// value stands for (as passed to MessageExtender.Registered).
+	sessionID func() string
 
 	state *ConnectionStateMachine
-	// ownTransport is the connection pool made for this client when the
-	// user gave no http.Client (closed by Close).
-	ownTransport *http.Transport
-}
-
-type registeredExt struct {
-	name string
-	ext  MessageExtender
 }
 
 // NewBayeuxClient initializes a BayeuxClient for the user. client and
@@ -58,11 +38,7 @@ type registeredExt struct {
 // github.com/bayeux-go/sdk/transport/longpoll registers long-polling);
 // without any it returns ErrNoTransport.
 func NewBayeuxClient(client *http.Client, transport http.RoundTripper, serverAddress string, logger *slog.Logger) (*BayeuxClient, error) {
-	o, err := resolve([]Option{WithHTTPClient(client), WithHTTPTransport(transport), WithLogger(logger)})
-	if err != nil {
-		return nil, err
-	}
-	return newBayeuxClient(serverAddress, &o)
+	return NewBayeuxClientWithOptions(serverAddress, WithHTTPClient(client), WithHTTPTransport(transport), WithLogger(logger))
 }
 
 // NewBayeuxClientWithOptions is NewBayeuxClient configured with Options,
@@ -72,145 +48,43 @@ func NewBayeuxClientWithOptions(serverAddress string, opts ...Option) (*BayeuxCl
 	if err != nil {
 		return nil, err
 	}
-	return newBayeuxClient(serverAddress, &o)
-}
-
-func newBayeuxClient(serverAddress string, o *Options) (*BayeuxClient, error) {
-	u, err := url.Parse(serverAddress)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: server address %q must be an absolute http or https URL", ErrInvalidOption, serverAddress)
+	b := &BayeuxClient{state: NewConnectionStateMachine()}
+	b.endpoint, err = newEndpoint(serverAddress, &o, b.keepPushed)
+	if err != nil {
+		return nil, err
 	}
-	b := &BayeuxClient{url: serverAddress, log: o.Logger, state: NewConnectionStateMachine()}
-
-	// The user's http.Client is used as given; WithHTTPTransport works on
-	// a copy. Cookies: the client's own Jar if it has one, else one jar per
-	// Bayeux client.
-	hc := o.Client
-	if hc == nil {
-		// A client of our own, with its own connection pool, closed with
-		// the client so that no idle connection outlives it.
-		hc = &http.Client{}
-		if o.Transport == nil {
-			if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-				b.ownTransport = dt.Clone()
-				hc.Transport = b.ownTransport
-			}
-		}
-	}
-	if o.Transport != nil {
-		cp := *hc
-		cp.Transport = o.Transport
-		hc = &cp
-	}
-	b.httpClient = hc
-	if hc.Jar == nil {
-		b.jar, _ = cookiejar.New(nil)
-	}
-
-	ts := o.Transports
-	if len(ts) == 0 {
-		ts = registeredTransports()
-	}
-	if len(ts) == 0 {
-		return nil, fmt.Errorf("%w: configure one with WithTransports or import github.com/bayeux-go/sdk/transport/longpoll", ErrNoTransport)
-	}
-	seen := map[string]bool{}
-	for _, t := range ts {
-		if t == nil || t.Name() == "" || seen[t.Name()] {
-			return nil, fmt.Errorf("%w: transports must be non-nil with distinct names", ErrInvalidOption)
-		}
-		seen[t.Name()] = true
-	}
-	cfg := TransportConfig{HTTPClient: hc, Jar: b.jar, Logger: o.Logger, Receive: b.receivePushed}
-	for i, t := range ts {
-		if err := t.Init(cfg); err != nil {
-			for _, done := range ts[:i] {
-				_ = done.Close()
-			}
-			return nil, fmt.Errorf("bayeux: init %s transport: %w", t.Name(), err)
-		}
-	}
-	b.transports = ts
 	for _, e := range o.Extensions {
 		if err := b.UseExtension(e); err != nil {
+			_ = b.endpoint.close()
 			return nil, err
 		}
 	}
 	return b, nil
 }
 
-// receivePushed takes messages a transport received outside a reply.
-func (b *BayeuxClient) receivePushed(msgs []Message) {
+// keepPushed keeps messages a transport received outside a reply for the
+// next request's result.
+func (b *BayeuxClient) keepPushed(msgs []Message) {
 	b.mu.Lock()
-	fn := b.onPush
-	if fn == nil {
-		b.pushed = append(b.pushed, msgs...)
-	}
+	b.pushed = append(b.pushed, msgs...)
 	b.mu.Unlock()
-	if fn != nil {
-		fn(msgs)
-	}
 }
 
 // UseExtension registers an extension: its Registered method is called with
 // its name (NamedExtension, or its Go type) and this client. Names must be
 // unique.
-func (b *BayeuxClient) UseExtension(ext MessageExtender) error {
-	if ext == nil {
-		return fmt.Errorf("%w: nil extension", ErrInvalidOption)
-	}
-	name := fmt.Sprintf("%T", ext)
-	if n, ok := ext.(NamedExtension); ok {
-		name = n.Name()
-	}
-	b.mu.Lock()
-	for _, e := range b.exts {
-		if e.name == name {
-			b.mu.Unlock()
-			return fmt.Errorf("%w: extension %q already registered", ErrInvalidOption, name)
-		}
-	}
-	b.exts = append(b.exts, registeredExt{name, ext})
-	b.mu.Unlock()
-	ext.Registered(name, b)
-	return nil
-}
+func (b *BayeuxClient) UseExtension(ext MessageExtender) error { return b.use(ext, b) }
 
 // RemoveExtension unregisters an extension (calling its Unregistered
 // method) and reports whether it was registered.
-func (b *BayeuxClient) RemoveExtension(ext MessageExtender) bool {
-	b.mu.Lock()
-	for i, e := range b.exts {
-		if e.ext == ext {
-			b.exts = append(b.exts[:i:i], b.exts[i+1:]...)
-			b.mu.Unlock()
-			ext.Unregistered()
-			return true
-		}
-	}
-	b.mu.Unlock()
-	return false
-}
-
-func (b *BayeuxClient) unregisterAll() {
-	b.mu.Lock()
-	exts := b.exts
-	b.exts = nil
-	b.mu.Unlock()
-	for i := len(exts) - 1; i >= 0; i-- {
-		exts[i].ext.Unregistered()
-	}
-}
-
-func (b *BayeuxClient) extensions() []registeredExt {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.exts
-}
+func (b *BayeuxClient) RemoveExtension(ext MessageExtender) bool { return b.remove(ext) }
 
 // ClientID returns the session id the server gave in the last successful
 // handshake ("" before).
 func (b *BayeuxClient) ClientID() string {
+	if b.sessionID != nil {
+		return b.sessionID()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.clientID
@@ -220,54 +94,6 @@ func (b *BayeuxClient) setClientID(id string) {
 	b.mu.Lock()
 	b.clientID = id
 	b.mu.Unlock()
-}
-
-// newID returns a fresh message id: alphanumeric (base 36) and unique for
-// this client, as CometD's validator requires.
-func (b *BayeuxClient) newID() string {
-	return strconv.FormatUint(b.nextID.Add(1), 36)
-}
-
-// transport returns the transport in use.
-func (b *BayeuxClient) transport() Transport { return b.transports[b.current.Load()] }
-
-// outgoing runs the outgoing extensions, in reverse registration order, on
-// copies of msgs, and returns the copies. Extensions may not change ids.
-func (b *BayeuxClient) outgoing(msgs []Message) []Message {
-	exts := b.extensions()
-	if len(exts) == 0 {
-		return msgs
-	}
-	out := make([]Message, len(msgs))
-	copy(out, msgs)
-	for i := range out {
-		id := out[i].ID
-		for j := len(exts) - 1; j >= 0; j-- {
-			exts[j].ext.Outgoing(&out[i])
-		}
-		out[i].ID = id
-	}
-	return out
-}
-
-// incoming runs the incoming extensions, in registration order, on msgs in
-// place.
-func (b *BayeuxClient) incoming(msgs []Message) {
-	exts := b.extensions()
-	if len(exts) == 0 {
-		return
-	}
-	for i := range msgs {
-		for _, e := range exts {
-			e.ext.Incoming(&msgs[i])
-		}
-	}
-}
-
-// roundTrip sends msgs over t after the outgoing extensions; the reply is
-// returned raw (incoming extensions not yet run).
-func (b *BayeuxClient) roundTrip(ctx context.Context, t Transport, url string, msgs []Message) ([]Message, error) {
-	return t.RoundTrip(ctx, url, b.outgoing(msgs))
 }
 
 // exchange is the low-level API's request: extensions both ways.
@@ -297,29 +123,8 @@ func findReply(replies []Message, ch Channel, id string) (Message, bool) {
 	return Message{}, false
 }
 
-func (b *BayeuxClient) handshakeMessage(types []string, ext map[string]any) Message {
-	m := Message{ID: b.newID(), Channel: MetaHandshake, Version: "1.0", MinimumVersion: "1.0",
-		SupportedConnectionTypes: types}
-	if len(ext) > 0 {
-		m.Ext = make(map[string]any, len(ext))
-		for k, v := range ext {
-			m.Ext[k] = v
-		}
-	}
-	return m
-}
-
-func (b *BayeuxClient) transportNames() []string {
-	names := make([]string, len(b.transports))
-	for i, t := range b.transports {
-		names[i] = t.Name()
-	}
-	return names
-}
-
 // Handshake sends the handshake request to the Bayeux Server. It may be
-// called again after a failure or a lost session (the gobayeux seed could
-// not). On success the client switches to the first of its transports the
+// called again after a failure or a lost session (gobayeux's could not). On success the client switches to the first of its transports the
 // server supports.
 func (b *BayeuxClient) Handshake(ctx context.Context) ([]Message, error) {
 	if err := b.state.ProcessEvent(HandshakeSent); err != nil {
@@ -486,15 +291,7 @@ func (b *BayeuxClient) Disconnect(ctx context.Context) ([]Message, error) {
 // Close releases the transports and unregisters the extensions. It does
 // not send /meta/disconnect.
 func (b *BayeuxClient) Close() error {
-	var errs []error
-	for _, t := range b.transports {
-		if err := t.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	err := b.endpoint.close()
 	b.unregisterAll()
-	if b.ownTransport != nil {
-		b.ownTransport.CloseIdleConnections()
-	}
-	return joinErrors(errs)
+	return err
 }

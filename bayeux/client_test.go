@@ -556,12 +556,20 @@ func TestClientCallBatchAndDenial(t *testing.T) {
 func TestClientSlowConsumerDropsAndReports(t *testing.T) {
 	leakCheck(t)
 	srv := newServer(t)
-	var dropped atomic.Int32
+	var reports, dropped atomic.Int32
 	c := newClient(t, srv, transportCases[0],
 		bayeux.WithDeliveryQueue(1, bayeux.OverflowDrop),
 		bayeux.WithErrorHandler(func(err error) {
-			if errors.Is(err, bayeux.ErrSlowConsumer) {
-				dropped.Add(1)
+			var de *bayeux.DroppedMessageError
+			if errors.As(err, &de) {
+				reports.Add(1)
+				if de.Message.Channel == "" {
+					// The report that ends the episode holds its total.
+					dropped.Store(int32(de.Count))
+				}
+				if len(de.Message.Data) > 0 {
+					t.Error("a drop report keeps the message data alive")
+				}
 			}
 		}))
 	connect(t, c)
@@ -604,7 +612,12 @@ func TestClientSlowConsumerDropsAndReports(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if dropped.Load() != int32(sub.Dropped()) {
-		t.Errorf("error handler saw %d drops, counter %d", dropped.Load(), sub.Dropped())
+		t.Errorf("episode report counted %d drops, counter %d", dropped.Load(), sub.Dropped())
+	}
+	// Once per slow-consumer episode (its start and its end), not once per
+	// message.
+	if n := reports.Load(); n != 2 {
+		t.Errorf("error handler got %d drop reports, want 2 (episode start and end)", n)
 	}
 }
 
@@ -872,7 +885,7 @@ func TestClientHostsAdviceFailover(t *testing.T) {
 	primary := bayeuxtest.NewServer(bayeuxtest.WithTimeout(200*time.Millisecond),
 		bayeuxtest.WithMaxInterval(300*time.Millisecond), bayeuxtest.WithHostsAdvice([]string{bu}))
 	t.Cleanup(primary.Close)
-	c := newClient(t, primary, transportCases[0])
+	c := newClient(t, primary, transportCases[0], bayeux.WithAllowedHosts(bu))
 	connect(t, c)
 	ctx := ctxT(t)
 	col := newCollector()

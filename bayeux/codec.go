@@ -54,7 +54,7 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 }
 
 // AppendMessage appends the JSON encoding of m to dst. Fields are written in
-// the order of the Message struct, as the gobayeux seed did. On error dst is
+// the order of the Message struct, as gobayeux did. On error dst is
 // returned as it was given.
 func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 	orig := len(dst)

@@ -146,6 +146,9 @@ func (d *decoder) messageArray() ([]Message, error) {
 		if d.b[d.i] != '{' {
 			return nil, d.elementError()
 		}
+		if len(s) == MaxMessagesPerPayload {
+			return nil, &DecodeError{Reason: "payload holds more than " + strconv.Itoa(MaxMessagesPerPayload) + " messages", tooLarge: true}
+		}
 		s = append(s, Message{})
 		if err := d.message(&s[len(s)-1], 2); err != nil {
 			return nil, err

@@ -215,6 +215,8 @@ type DecodeError struct {
 	Reason string
 	// Input is (the start of) the offending input, for diagnostics.
 	Input string
+	// tooLarge marks a payload over a limit (it matches ErrTooLarge too).
+	tooLarge bool
 }
 
 // Error implements the error interface.
@@ -226,7 +228,9 @@ func (e *DecodeError) Error() string {
 }
 
 // Is matches ErrMalformed.
-func (e *DecodeError) Is(target error) bool { return target == ErrMalformed }
+func (e *DecodeError) Is(target error) bool {
+	return target == ErrMalformed || (e.tooLarge && target == ErrTooLarge)
+}
 
 // EncodeError reports a message that cannot be encoded (for example Data
 // that is not valid JSON).
@@ -255,19 +259,30 @@ func (e *InvalidChannelError) Error() string {
 // Is matches ErrBadChannel.
 func (e *InvalidChannelError) Is(target error) bool { return target == ErrBadChannel }
 
-// DroppedMessageError reports a message dropped because a subscription's
+// DroppedMessageError reports messages dropped because a subscription's
 // queue was full (the default slow-consumer policy). It matches
-// ErrSlowConsumer and is passed to the client's error handler.
+// ErrSlowConsumer and is passed to the client's error handler once per
+// slow-consumer episode, not once per message (as nats.go does): when the
+// first message is dropped (Count 1, Message set), and, if more were,
+// when the queue has drained (Count the episode's total). Subscription's
+// Dropped method counts them all.
 type DroppedMessageError struct {
 	// Subscription is the channel pattern of the subscription that was too
 	// slow.
 	Subscription Channel
-	// Message is the message that was dropped.
+	// Message is the first message dropped, without its data (the
+	// report does not keep the response body alive); zero in the report
+	// that ends an episode.
 	Message Message
+	// Count is the number of messages dropped so far in the episode.
+	Count uint64
 }
 
 // Error implements the error interface.
 func (e *DroppedMessageError) Error() string {
+	if e.Message.Channel == "" {
+		return fmt.Sprintf("bayeux: subscription %s too slow, %d messages dropped", e.Subscription, e.Count)
+	}
 	return "bayeux: subscription " + string(e.Subscription) + " too slow, dropped message on " + string(e.Message.Channel)
 }
 

@@ -1,6 +1,6 @@
 package bayeux
 
-// The four Example functions of the gobayeux seed API, kept byte for byte
+// The four Example functions of gobayeux API, kept byte for byte
 // (code and output): they are part of the specification of this package.
 
 import (

@@ -1,5 +1,10 @@
 package bayeux
 
+import (
+	"log/slog"
+	"net/http"
+)
+
 // MessageExtender defines the interface that extensions are expected to
 // implement. Extensions see and may change every message the client sends
 // and receives, meta messages included.
@@ -10,12 +15,21 @@ package bayeux
 //
 // Outgoing receives the message about to be sent (after the client set its
 // id, clientId and fields) and may change it in place; the changes are what
-// goes on the wire (the gobayeux seed lost them). Incoming receives each
-// message as decoded, before the client acts on it; changes are what the
-// client and subscribers see. Registered is called when the extension is
-// added with UseExtension, with its name and the low-level client it is
-// attached to; Unregistered when it is removed or the client is
-// disconnected.
+// goes on the wire (gobayeux lost them). Incoming receives each message as
+// decoded, before the client acts on it; changes are what the client and
+// subscribers see. Registered is called when the extension is added with
+// UseExtension, with its name and the low-level client it is attached to;
+// Unregistered when it is removed or the client is disconnected.
+//
+// Outgoing and Incoming run on the goroutine sending or receiving, with
+// the client's incoming path held: they must not block, and must not call
+// the Client (publish, subscribe, disconnect); use the Session handle of
+// SessionExtension from another goroutine instead.
+//
+// An extension may implement any of the optional interfaces below, found
+// by type assertion as http.Flusher is: SessionExtension,
+// HeaderExtension, RetryExtension, FilterExtension, DeliveredExtension.
+// docs/extensions.md shows where each one runs.
 type MessageExtender interface {
 	Outgoing(*Message)
 	Incoming(*Message)
@@ -27,4 +41,115 @@ type MessageExtender interface {
 // passed to Registered; otherwise the name is the extension's Go type.
 type NamedExtension interface {
 	Name() string
+}
+
+// Session is a handle to a Client's session, for extensions: the current
+// client id (it changes at each re-handshake), a way to ask for a new
+// handshake, to report an error to the client's error handler, and the
+// client's logger. Its methods are safe from any goroutine and never
+// block.
+type Session interface {
+	// ClientID returns the current session's id ("" while there is none).
+	ClientID() string
+	// Rehandshake ends the current session: the client handshakes again
+	// (and renews every subscription), as when the server lost it.
+	Rehandshake(reason error)
+	// ReportError passes err to the client's error handler.
+	ReportError(err error)
+	// Logger returns the client's logger.
+	Logger() *slog.Logger
+}
+
+// SessionExtension is implemented by extensions that need the session:
+// AttachSession is called once, when the extension is registered with a
+// Client (after Registered), never with a low-level BayeuxClient.
+type SessionExtension interface {
+	AttachSession(Session)
+}
+
+// HeaderExtension is implemented by extensions that set HTTP headers (an
+// Authorization header, say): SetHeaders is called before every HTTP
+// request and every websocket dial of the client, with the request's
+// headers, which it may change. It must not block (a token refresh
+// belongs elsewhere: see RetryExtension).
+type HeaderExtension interface {
+	SetHeaders(http.Header)
+}
+
+// RetryExtension is implemented by extensions that can fix a failed
+// /meta/handshake or /meta/subscribe: after the server denied it (reply
+// is the denial, with its error and advice) or the request failed (reply
+// is nil, err the failure, an HTTP 401 say), Retry says whether to send it
+// again. The retry goes out after the client's backoff, through Outgoing
+// again, where the extension can change it (a fresh token, another replay
+// id). Retry runs on the client's goroutines; it may block briefly (to
+// refresh a token), never on the client.
+type RetryExtension interface {
+	Retry(request *Message, reply *Message, err error) bool
+}
+
+// FilterExtension is implemented by extensions that drop incoming events
+// (duplicates, say): Keep is called for each event after Incoming, and an
+// event it returns false for is delivered to no subscription. Replies are
+// not filtered. It runs like Incoming.
+type FilterExtension interface {
+	Keep(*Message) bool
+}
+
+// DeliveredExtension is implemented by extensions that act once a message
+// was handled: Delivered is called after a subscription's handler returned
+// (or Next returned the message), with the subscription's channel. It runs
+// on the subscription's goroutine and must not block.
+type DeliveredExtension interface {
+	Delivered(subscription Channel, m *Message)
+}
+
+// hooks is a snapshot of the registered extensions, by the optional
+// interfaces they implement, read without a lock on the hot paths.
+type hooks struct {
+	all       []registeredExt
+	headers   []HeaderExtension
+	retries   []RetryExtension
+	filters   []FilterExtension
+	delivered []DeliveredExtension
+}
+
+func newHooks(exts []registeredExt) *hooks {
+	h := &hooks{all: exts}
+	for _, x := range exts {
+		if v, ok := x.ext.(HeaderExtension); ok {
+			h.headers = append(h.headers, v)
+		}
+		if v, ok := x.ext.(RetryExtension); ok {
+			h.retries = append(h.retries, v)
+		}
+		if v, ok := x.ext.(FilterExtension); ok {
+			h.filters = append(h.filters, v)
+		}
+		if v, ok := x.ext.(DeliveredExtension); ok {
+			h.delivered = append(h.delivered, v)
+		}
+	}
+	return h
+}
+
+// retry asks the retry extensions whether to send request again.
+func (h *hooks) retry(request, reply *Message, err error) bool {
+	again := false
+	for _, r := range h.retries {
+		if r.Retry(request, reply, err) {
+			again = true
+		}
+	}
+	return again
+}
+
+// keep reports whether every filter keeps m.
+func (h *hooks) keep(m *Message) bool {
+	for _, f := range h.filters {
+		if !f.Keep(m) {
+			return false
+		}
+	}
+	return true
 }

@@ -11,9 +11,9 @@ import (
 	_ "github.com/bayeux-go/sdk/transport/longpoll"
 )
 
-// The seed's low-level client, on the registered default transport:
+// gobayeux's low-level client, on the registered default transport:
 // handshake, connect, subscribe, unsubscribe, disconnect, and a handshake
-// again after the session is lost (the seed could not).
+// again after the session is lost (gobayeux's could not).
 func TestBayeuxClientLowLevel(t *testing.T) {
 	leakCheck(t)
 	srv := newServer(t, bayeuxtest.WithTimeout(200*time.Millisecond))

@@ -25,10 +25,10 @@ const (
 // body it was decoded from and must not be modified; decode it with
 // json.Unmarshal (or Message.Decode) when you need it.
 //
-// Differences from the gobayeux seed, which are deliberate:
+// Differences from gobayeux, which are deliberate:
 //   - Successful is written on the wire when it is true or when the message
 //     was marked as a reply with SetSuccessful, so a server can say
-//     "successful": false (the seed's omitempty silently dropped it).
+//     "successful": false (gobayeux's omitempty silently dropped it).
 //     HasSuccessful reports whether a received message carried the field.
 //   - Subscription encodes as a JSON string when it holds one channel (the
 //     form Salesforce requires) and as an array otherwise; both forms are

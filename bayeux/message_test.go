@@ -70,7 +70,7 @@ func TestMessageSuccessful(t *testing.T) {
 		t.Fatal("request HasSuccessful")
 	}
 
-	// A failed reply says so (the seed's omitempty dropped it).
+	// A failed reply says so (gobayeux's omitempty dropped it).
 	reply := bayeux.Message{Channel: bayeux.MetaConnect, Error: "402::Unknown client"}
 	reply.SetSuccessful(false)
 	if got, want := encodeOne(t, reply), `{"channel":"/meta/connect","successful":false,"error":"402::Unknown client"}`; got != want {

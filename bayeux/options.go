@@ -36,14 +36,19 @@ const (
 	// /meta/connect loop never stalls, so the server never expires the
 	// session because of a slow handler. This is the default.
 	OverflowDrop Overflow = iota
-	// OverflowBlock makes delivery wait for room in the queue. Nothing is
-	// dropped, but a handler that stays slow holds up every subscription
-	// and the /meta/connect loop, and the server may expire the session.
+	// OverflowBlock applies backpressure instead of dropping: while a
+	// subscription's queue is over its size, the client sends no new
+	// /meta/connect, so the server keeps the messages (and, if the handler
+	// stays slow past the server's maxInterval, expires the session).
+	// Delivery itself never waits: messages that arrive anyway (the rest
+	// of the payload, or events a websocket server pushes outside connect
+	// replies) are queued up to MaxMessagesPerPayload beyond the size, and
+	// only beyond that dropped and reported as with OverflowDrop.
 	OverflowBlock
 )
 
 // Options holds the configuration built by Option functions. The first three
-// fields are those of the gobayeux seed.
+// fields are those of gobayeux's Options.
 type Options struct {
 	// Logger receives structured logs; nil means discard. Message contents
 	// and ext fields (which may carry credentials) are never logged.
@@ -89,6 +94,38 @@ type Options struct {
 	// HandshakeExt is merged into the ext of every handshake (for example
 	// credentials); it is never logged.
 	HandshakeExt map[string]any
+
+	// ConnectRetry is how long Connect keeps retrying a first handshake
+	// that fails for a transient reason (connection refused, DNS, TLS, an
+	// HTTP 5xx) before it returns the last cause. Default 5s. A negative
+	// value retries until Connect's context ends (WithConnectRetryForever).
+	ConnectRetry time.Duration
+	// AllowedHosts are the hosts (host or host:port) the client may follow
+	// when the server advises others (advice.hosts). Default none: the
+	// advice is ignored, so that credentials, cookies and the handshake ext
+	// never go to a host the user did not name.
+	AllowedHosts []string
+	// FailoverURLs are further server URLs of the same cluster, tried in
+	// turn (after the configured one) when handshakes fail.
+	FailoverURLs []string
+	// CrossHostRedirects lets HTTP requests follow redirects to another
+	// host. Default false: such a redirect fails with ErrRedirect.
+	CrossHostRedirects bool
+	// MaxCookies bounds the cookies the client's own jar keeps per URL.
+	// Default DefaultMaxCookies.
+	MaxCookies int
+	// MaxAdviceTimeout and MaxAdviceInterval cap the server's
+	// advice.timeout and advice.interval. Defaults
+	// DefaultMaxAdviceTimeout and DefaultMaxAdviceInterval.
+	MaxAdviceTimeout  time.Duration
+	MaxAdviceInterval time.Duration
+	// Header holds headers sent with every HTTP request and websocket dial
+	// (WithHeader).
+	Header http.Header
+	// MinConnectPeriod is the shortest time between two /meta/connect
+	// requests when the previous reply came back at once and empty.
+	// Default DefaultMinConnectPeriod.
+	MinConnectPeriod time.Duration
 }
 
 // WithHTTPClient returns an Option with custom http.Client. The client is
@@ -104,7 +141,7 @@ func WithHTTPTransport(transport http.RoundTripper) Option {
 	return func(o *Options) { o.Transport = transport }
 }
 
-// WithLogger returns an Option with logger (log/slog replaces the seed's
+// WithLogger returns an Option with logger (log/slog replaces gobayeux's
 // logrus).
 func WithLogger(logger *slog.Logger) Option {
 	return func(o *Options) { o.Logger = logger }
@@ -167,6 +204,70 @@ func WithHandshakeExt(ext map[string]any) Option {
 	return func(o *Options) { o.HandshakeExt = ext }
 }
 
+// WithConnectRetry sets how long Connect retries a first handshake that
+// fails for a transient reason before it returns the cause (default 5s).
+func WithConnectRetry(d time.Duration) Option {
+	return func(o *Options) { o.ConnectRetry = d }
+}
+
+// WithConnectRetryForever makes Connect retry a failing first handshake
+// until its context ends, for services that may start before their server.
+// When the context ends, the error wraps both its error and the last
+// cause.
+func WithConnectRetryForever() Option {
+	return func(o *Options) { o.ConnectRetry = -1 }
+}
+
+// WithAllowedHosts lets the client follow the server's advice.hosts to
+// these hosts (host or host:port). Hosts advised but not allowed are
+// ignored.
+func WithAllowedHosts(hosts ...string) Option {
+	return func(o *Options) { o.AllowedHosts = append(o.AllowedHosts, hosts...) }
+}
+
+// WithFailoverURLs adds server URLs of the same cluster: when handshakes to
+// the current URL fail, the client tries the next one. Each must be an
+// absolute http or https URL.
+func WithFailoverURLs(urls ...string) Option {
+	return func(o *Options) { o.FailoverURLs = append(o.FailoverURLs, urls...) }
+}
+
+// WithCrossHostRedirects lets HTTP requests follow redirects to other
+// hosts. Off by default: the request body (a handshake may carry
+// credentials) would be sent to a host the user did not name.
+func WithCrossHostRedirects() Option {
+	return func(o *Options) { o.CrossHostRedirects = true }
+}
+
+// WithMaxCookies bounds the cookies the client's own jar keeps per URL.
+func WithMaxCookies(n int) Option {
+	return func(o *Options) { o.MaxCookies = n }
+}
+
+// WithAdviceLimits caps the server's advice.timeout and advice.interval: a
+// server advising a timeout of days would otherwise hold events (and hide
+// a dead server) for days.
+func WithAdviceLimits(maxTimeout, maxInterval time.Duration) Option {
+	return func(o *Options) { o.MaxAdviceTimeout, o.MaxAdviceInterval = maxTimeout, maxInterval }
+}
+
+// WithHeader adds a header sent with every HTTP request and websocket
+// dial of the client (Faye's setHeader), to the server URLs the user gave.
+func WithHeader(key, value string) Option {
+	return func(o *Options) {
+		if o.Header == nil {
+			o.Header = http.Header{}
+		}
+		o.Header.Add(key, value)
+	}
+}
+
+// WithMinConnectPeriod sets the shortest time between two /meta/connect
+// requests after a reply that came back empty at once.
+func WithMinConnectPeriod(d time.Duration) Option {
+	return func(o *Options) { o.MinConnectPeriod = d }
+}
+
 // resolve applies the options and fills in defaults.
 func resolve(opts []Option) (Options, error) {
 	var o Options
@@ -193,7 +294,24 @@ func resolve(opts []Option) (Options, error) {
 	if o.QueueSize == 0 {
 		o.QueueSize = 4096
 	}
+	if o.ConnectRetry == 0 {
+		o.ConnectRetry = 5 * time.Second
+	}
+	if o.MaxCookies == 0 {
+		o.MaxCookies = DefaultMaxCookies
+	}
+	if o.MaxAdviceTimeout == 0 {
+		o.MaxAdviceTimeout = DefaultMaxAdviceTimeout
+	}
+	if o.MaxAdviceInterval == 0 {
+		o.MaxAdviceInterval = DefaultMaxAdviceInterval
+	}
+	if o.MinConnectPeriod == 0 {
+		o.MinConnectPeriod = DefaultMinConnectPeriod
+	}
 	switch {
+	case o.MaxCookies < 0, o.MaxAdviceTimeout < 0, o.MaxAdviceInterval < 0, o.MinConnectPeriod < 0:
+		return o, ErrInvalidOption
 	case o.MaxNetworkDelay < 0, o.BackoffIncrement < 0, o.MaxBackoff < o.BackoffIncrement,
 		o.TransportRetry < 0, o.QueueSize < 0:
 		return o, ErrInvalidOption

@@ -113,7 +113,7 @@ var transitions = map[Event]map[StateRepresentation]StateRepresentation{
 // ConnectionStateMachine handles managing the connection's state, following
 // the specification's client state table: UNCONNECTED —handshake sent→
 // CONNECTING —successful connect→ CONNECTED, and back to UNCONNECTED on a
-// timeout or a disconnect from any state. Unlike the gobayeux seed, a failed
+// timeout or a disconnect from any state. Unlike gobayeux, a failed
 // handshake or a lost session also returns to UNCONNECTED, so a handshake
 // can always be retried. It is safe for concurrent use; the zero value is
 // an UNCONNECTED machine.

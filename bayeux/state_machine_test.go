@@ -122,7 +122,7 @@ func TestStateMachineInitialAndZeroValue(t *testing.T) {
 	}
 }
 
-// TestStateMachineRetryHandshake is the scenario the gobayeux seed could not
+// TestStateMachineRetryHandshake is the scenario gobayeux could not
 // run (bug B6): a failed handshake, a retried one, a lost session and a
 // re-handshake, all on the same machine.
 func TestStateMachineRetryHandshake(t *testing.T) {

@@ -75,4 +75,9 @@ type TransportConfig struct {
 	Receive func([]Message)
 	// ClientName is a short identifier of the client for logs.
 	ClientName string
+	// Header, when set, sets the client's headers (WithHeader, and those
+	// of HeaderExtension extensions, an Authorization header say) on an
+	// HTTP request or websocket dial. Transports call it for every request
+	// and every dial, just before sending.
+	Header func(http.Header)
 }

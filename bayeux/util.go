@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
-	"runtime"
 	"time"
 )
 
@@ -83,23 +82,3 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.n = 0 }
-
-// goid returns the id of the calling goroutine, read from its stack header
-// ("goroutine 18 [running]:"). It is used only to let Disconnect, called
-// from a handler or listener, skip waiting for its own goroutine.
-func goid() uint64 {
-	var buf [40]byte
-	n := runtime.Stack(buf[:], false)
-	const prefix = "goroutine "
-	if n <= len(prefix) {
-		return 0
-	}
-	var id uint64
-	for _, c := range buf[len(prefix):n] {
-		if c < '0' || c > '9' {
-			break
-		}
-		id = id*10 + uint64(c-'0')
-	}
-	return id
-}

@@ -141,37 +141,42 @@
 // sweeper, websocket readers and writers, held-connect waiters) before it
 // returns, so tests can use go.uber.org/goleak.
 //
-// # Departures from the reference rules
+// # Choices and departures
 //
-// The server follows §1 of the reference notes and the numbered conformance
-// rules of their section (b). Where the rules leave a choice between
-// CometD and Faye it takes the stricter or more useful one for tests, and
-// where it departs, this is why:
+// The server follows the Bayeux 1.0 specification
+// (https://docs.cometd.org/current/reference/#_bayeux) and passes every
+// case of the conformance suite in package conformance (with cookie
+// binding on; see docs/conformance.md). Where the specification leaves a
+// choice between CometD and Faye it takes the stricter or more useful one
+// for tests, and where it departs, this is why:
 //
-//   - Unknown client (rule 29): the code is CometD's 402 with Faye's form
+//   - Unknown client: the code is CometD's 402 with Faye's form
 //     "402:<clientId>:Unknown client" (the specification's own example),
 //     with advice interval 0 on every channel, so that clients see the
 //     same reply whatever they sent.
-//   - A superseded held connect (rule 37) is answered with its normal
+//   - A superseded held connect is answered with its normal
 //     successful reply rather than CometD's HTTP 500 or Faye's silence: the
 //     client learns at once that the connect ended and nothing is lost (its
 //     events go to the newer connect).
-//   - Subscribing to /service channels succeeds as a no-op (CometD, rule 17)
+//   - Subscribing to /service channels succeeds as a no-op (as CometD does)
 //     rather than Faye's 403.
 //   - The client's advice timeout is honoured only when it shortens the
 //     hold, so a test never waits longer than WithTimeout; a client's
-//     interval advice is not honoured (rule 40 is a SHOULD).
-//   - Cookie binding (rule 41, 70) is off by default, as in Faye and the
+//     interval advice is not honoured (the specification says SHOULD).
+//   - Cookie binding (the BAYEUX_BROWSER cookie) is off by default, as in Faye and the
 //     specification (sessions are identified by clientId); turn it on with
-//     WithCookieBinding to test CometD-like servers. The "multiple-clients"
-//     advice (rule 42) is not implemented.
+//     WithCookieBinding to test CometD-like servers. With cookie binding
+//     on, a session whose browser (cookie) already has a held long-polling
+//     connect is not held but advised {"multiple-clients": true,
+//     "reconnect": "retry", "interval": 1000}, as the specification
+//     recommends and CometD does.
 //   - An empty array over HTTP is answered 200 "[]" (Faye); over websocket it
-//     closes the socket (CometD, rule 9), since clients must never send it.
+//     closes the socket (as CometD does), since clients must never send it.
 //   - A reply to a subscribe without subscription cannot echo an empty
 //     subscription (the core codec omits empty fields).
 //   - The ack and replay extensions are built in but off by default
 //     (WithAckExtension, WithReplay); timesync is an Extension
 //     (NewTimesync).
-//   - Publishing without a clientId (rule 58) is answered with the
+//   - Publishing without a clientId is answered with the
 //     unknown-client error instead of being accepted.
 package bayeuxtest

@@ -44,6 +44,8 @@ type config struct {
 	retention  time.Duration
 	oneChannel bool
 	auth       *authConfig
+	// mis breaks rules on purpose (misbehave.go).
+	mis Misbehaviour
 }
 
 func defaultConfig() config {

@@ -38,7 +38,7 @@ func (s *Server) process(ri *reqInfo, msgs []bayeux.Message) result {
 	// A handshake must be alone: the specification says the server MUST
 	// ignore the other messages of its request.
 	for i := range msgs {
-		if msgs[i].Channel == bayeux.MetaHandshake {
+		if msgs[i].Channel == bayeux.MetaHandshake && !(s.cfg.mis.ProcessWithHandshake && len(msgs) > 1) {
 			m := msgs[i]
 			if reply, ok := s.incoming(&m); !ok {
 				res.replies = []bayeux.Message{reply}
@@ -77,6 +77,8 @@ func (s *Server) process(ri *reqInfo, msgs []bayeux.Message) result {
 			reply, sess = s.subscribe(ri, &m, false)
 		case bayeux.MetaDisconnect:
 			reply = s.disconnect(ri, &m)
+		case bayeux.MetaHandshake: // only with Misbehaviour.ProcessWithHandshake
+			reply, res.cookie = s.handshake(ri, &m)
 		default:
 			reply, sess = s.publish(ri, &m, &deferred)
 		}
@@ -90,6 +92,9 @@ func (s *Server) process(ri *reqInfo, msgs []bayeux.Message) result {
 		}
 	}
 
+	if s.cfg.mis.DeliverOnConnectOnly && !slices.ContainsFunc(msgs, func(m bayeux.Message) bool { return m.Channel == bayeux.MetaConnect }) {
+		drain = nil
+	}
 	s.mu.Lock()
 	res.events = s.takeEventsLocked(drain, res.replies)
 	for _, sess := range deferred {
@@ -143,7 +148,7 @@ func (s *Server) finish(replies, events []bayeux.Message) []bayeux.Message {
 			}
 		}
 	}
-	return out
+	return s.rewrite(out)
 }
 
 // outgoing runs the Outgoing extensions on msgs in place.
@@ -260,6 +265,9 @@ func (s *Server) connect(ri *reqInfo, m *bayeux.Message, lone bool) (bayeux.Mess
 	first := !sess.connected
 	sess.connected = true
 	sess.lastActive = time.Now()
+	if lone && !first && s.multipleClientsLocked(sess, &reply) {
+		return reply, sess, nil
+	}
 	if lone && !first && hold > 0 && len(sess.queue) == 0 && !s.closed {
 		hc := &heldConnect{sess: sess, reply: reply, hold: hold, ws: ri.ws,
 			release: make(chan struct{}), answered: make(chan struct{})}
@@ -283,10 +291,10 @@ func (s *Server) subscribe(ri *reqInfo, m *bayeux.Message, sub bool) (bayeux.Mes
 		return s.errorReply(m, 402, "subscription", "Missing required parameter"), sess
 	}
 	for _, ch := range m.Subscription {
-		if ch.Validate() != nil {
+		if s.badChannel(ch, true) {
 			return s.errorReply(m, 405, string(ch), "Invalid channel"), sess
 		}
-		if sub && ch.Type() == bayeux.MetaChannel {
+		if sub && ch.Type() == bayeux.MetaChannel && !s.cfg.mis.MetaSubscribable {
 			return s.errorReply(m, 403, string(ch), "Forbidden channel"), sess
 		}
 	}
@@ -294,7 +302,7 @@ func (s *Server) subscribe(ri *reqInfo, m *bayeux.Message, sub bool) (bayeux.Mes
 		return r, sess
 	}
 	for _, ch := range m.Subscription {
-		if ch.Type() != bayeux.BroadcastChannel {
+		if ch.Type() != bayeux.BroadcastChannel && !s.cfg.mis.MetaSubscribable && !(s.cfg.mis.BroadcastService && ch.Type() == bayeux.ServiceChannel) {
 			// Subscriptions to /service channels are not recorded (the
 			// specification says they SHOULD NOT be); unsubscribing from
 			// one, or from /meta, is a no-op.
@@ -302,7 +310,7 @@ func (s *Server) subscribe(ri *reqInfo, m *bayeux.Message, sub bool) (bayeux.Mes
 		}
 		if sub {
 			sess.subs[ch] = struct{}{}
-		} else {
+		} else if !s.cfg.mis.IgnoreUnsubscribe {
 			delete(sess.subs, ch)
 		}
 	}
@@ -319,7 +327,9 @@ func (s *Server) disconnect(ri *reqInfo, m *bayeux.Message) bayeux.Message {
 	if sess == nil {
 		return s.unknownReply(m)
 	}
-	s.removeLocked(sess, relDisconnected)
+	if !s.cfg.mis.KeepSessionOnDisconnect {
+		s.removeLocked(sess, relDisconnected)
+	}
 	return s.okReply(m, sess)
 }
 
@@ -336,7 +346,7 @@ func (s *Server) publish(ri *reqInfo, m *bayeux.Message, deferred *[]*session) (
 	switch {
 	case m.Channel.Type() == bayeux.MetaChannel:
 		fail = errorString(403, string(m.Channel), "Forbidden channel")
-	case m.Channel.Validate() != nil, m.Channel.HasWildcard():
+	case s.badChannel(m.Channel, false):
 		fail = errorString(405, string(m.Channel), "Invalid channel")
 	case len(m.Data) == 0:
 		fail = errorString(402, "data", "Missing required parameter")
@@ -348,7 +358,7 @@ func (s *Server) publish(ri *reqInfo, m *bayeux.Message, deferred *[]*session) (
 		r.Error = fail
 		return r, sess
 	}
-	if m.Channel.Type() == bayeux.ServiceChannel {
+	if m.Channel.Type() == bayeux.ServiceChannel && !s.cfg.mis.BroadcastService {
 		s.mu.Unlock()
 		return s.callService(m, sess), sess
 	}

@@ -175,11 +175,16 @@ func (s *Server) bindLocked(sess *session, c *wsConn) {
 func (s *Server) publishLocked(ev bayeux.Message, exclude *session, deferred *[]*session) {
 	name := string(ev.Channel)
 	for _, sess := range s.sessions {
-		if !sess.matches(name) {
+		if !s.sessionMatches(sess, name) {
+			continue
+		}
+		if s.cfg.mis.ExcludePublisher && sess == exclude {
 			continue
 		}
 		wake := sess != exclude
-		s.deliverLocked(sess, ev, wake)
+		for range s.copies(sess, name) {
+			s.deliverLocked(sess, ev, wake)
+		}
 		if !wake && deferred != nil {
 			*deferred = append(*deferred, sess)
 		}

@@ -253,6 +253,7 @@ func (wc *wsConn) writeLoop() {
 							i++
 						}
 						wc.s.outgoing(msgs)
+						msgs = wc.s.rewrite(msgs)
 					}
 					var err error
 					buf, err = bayeux.AppendMessages(buf[:0], msgs)
@@ -261,6 +262,9 @@ func (wc *wsConn) writeLoop() {
 						continue
 					}
 					payload = buf
+				}
+				if wc.s.cfg.mis.WebSocketFrame != nil {
+					payload = wc.s.cfg.mis.WebSocketFrame(payload)
 				}
 				_ = wc.c.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 				if err := wc.c.WriteMessage(websocket.TextMessage, payload); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"sync"
@@ -13,6 +14,21 @@ import (
 	"github.com/bayeux-go/sdk/transport/longpoll"
 	"github.com/bayeux-go/sdk/transport/websocket"
 )
+
+func init() {
+	register(&command{
+		name:    "demo",
+		summary: "run a demo: two clients exchange messages through the embedded server",
+		about: `Start the embedded server and two clients (alice over websocket, bob over
+long-polling): bob subscribes with a wildcard, alice publishes and makes a
+remote call, then the server drops bob's session and bob recovers by
+itself. Takes a few seconds and prints what happens.`,
+		example: "bayeux demo",
+		flags: func(*flag.FlagSet) func(context.Context, *env, []string) error {
+			return func(ctx context.Context, e *env, _ []string) error { return demo(ctx, e.stdout) }
+		},
+	})
+}
 
 // demo runs two clients against the embedded server: one over websocket,
 // one over long-polling. They subscribe, publish, make a remote call, and

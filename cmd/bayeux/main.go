@@ -1,184 +1,107 @@
-// Command bayeux is the command line of the Go Bayeux SDK.
+// Command bayeux is the command line of the Go Bayeux SDK: a demo, an
+// embedded server to try things against, and a client that subscribes and
+// publishes.
 //
-//	bayeux demo                      run a demo against the embedded server
-//	bayeux serve [-addr host:port]   run the embedded bayeuxtest server
-//	bayeux sub  -url URL CHANNEL...  print the messages of channels
-//	bayeux pub  -url URL CHANNEL JSON publish one message
+//	bayeux serve                                      serve on http://127.0.0.1:8080/bayeux
+//	bayeux sub -url http://127.0.0.1:8080/bayeux '/chat/**'
+//	bayeux pub -url http://127.0.0.1:8080/bayeux /chat/general '"hello"'
 //
-// The sub and pub commands take -transport (websocket, long-polling or
-// callback-polling; default websocket with long-polling fallback).
+// "bayeux help" lists the commands and "bayeux <command> -h" explains one,
+// with its arguments and an example. Flags may come before or after the
+// arguments; "--" ends the flags (for a JSON argument such as -1).
+//
+// sub prints each message as a JSON line on stdout; pub prints the server's
+// reply as a JSON line. Progress (the status line) goes to stderr when it
+// is a terminal, or always with -v. SIGINT and SIGTERM end a command
+// cleanly: the client sends /meta/disconnect before exiting.
+//
+// Exit status: 0 on success, 1 on failure, 2 on a usage error.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"time"
-
-	"github.com/bayeux-go/sdk/bayeux"
-	"github.com/bayeux-go/sdk/transport/callbackpoll"
-	"github.com/bayeux-go/sdk/transport/longpoll"
-	"github.com/bayeux-go/sdk/transport/websocket"
+	"strings"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "bayeux:", err)
-		os.Exit(1)
-	}
+	env := &env{stdout: os.Stdout, stderr: os.Stderr, stderrTTY: isTerminal(os.Stderr)}
+	err := run(ctx, env, os.Args[1:])
+	stop()
+	os.Exit(exitCode(env.stderr, err))
 }
 
-const usage = `usage: bayeux <command> [flags]
+// env is what a command writes to.
+type env struct {
+	stdout, stderr io.Writer
+	// stderrTTY reports whether stderr is a terminal: the status line is
+	// written there only then (or with -v).
+	stderrTTY bool
+}
 
-commands:
-  demo    run a demo: two clients exchange messages through the embedded server
-  serve   run the embedded Bayeux server (long-polling, callback-polling, websocket)
-  sub     subscribe to channels and print each message as a JSON line
-  pub     publish one message and wait for the server's reply
-`
-
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command")
+// exitCode prints err, if any, with one "bayeux:" prefix and returns the
+// exit status.
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
 	}
-	switch args[0] {
-	case "demo":
-		return demo(ctx, stdout)
-	case "serve":
-		return serve(ctx, args[1:], stdout)
-	case "sub":
-		return sub(ctx, args[1:], stdout, stderr)
-	case "pub":
-		return pub(ctx, args[1:], stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	fmt.Fprintln(stderr, errorLine(err))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// errorLine formats err for the terminal: the library's errors start with
+// "bayeux: " and wrap one another, so the prefix is kept once.
+func errorLine(err error) string {
+	s := strings.ReplaceAll(err.Error(), ": bayeux: ", ": ")
+	s = strings.TrimPrefix(s, "bayeux: ")
+	return "bayeux: " + s
+}
+
+// usageError is a mistake in the command line.
+type usageError struct {
+	cmd string // the command, "" for the top level
+	msg string
+}
+
+func (e *usageError) Error() string {
+	if e.cmd == "" {
+		return e.msg + " (run 'bayeux help')"
+	}
+	return e.cmd + ": " + e.msg + " (run 'bayeux " + e.cmd + " -h')"
+}
+
+func run(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		printUsage(e.stderr)
+		return &usageError{msg: "no command"}
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if c := lookup(args[1]); c != nil {
+				return c.help(e.stdout)
+			}
+			return &usageError{msg: fmt.Sprintf("unknown command %q", args[1])}
+		}
+		printUsage(e.stdout)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
-}
-
-// transports returns the transports named by the -transport flag.
-func transports(name string) ([]bayeux.Transport, error) {
-	switch name {
-	case "", "websocket":
-		return []bayeux.Transport{websocket.New(), longpoll.New()}, nil
-	case "long-polling":
-		return []bayeux.Transport{longpoll.New()}, nil
-	case "callback-polling":
-		return []bayeux.Transport{callbackpoll.New()}, nil
+	c := lookup(name)
+	if c == nil {
+		printUsage(e.stderr)
+		return &usageError{msg: fmt.Sprintf("unknown command %q", name)}
 	}
-	return nil, fmt.Errorf("unknown transport %q", name)
-}
-
-func clientFlags(name string, args []string) (*flag.FlagSet, *string, *string, *bool) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	url := fs.String("url", "", "Bayeux server URL, e.g. http://localhost:8080/cometd")
-	tr := fs.String("transport", "websocket", "websocket (falls back to long-polling), long-polling or callback-polling")
-	verbose := fs.Bool("v", false, "log the session's progress to stderr")
-	return fs, url, tr, verbose
-}
-
-func newClient(url, tr string, verbose bool, stderr io.Writer) (*bayeux.Client, error) {
-	if url == "" {
-		return nil, errors.New("-url is required")
-	}
-	ts, err := transports(tr)
-	if err != nil {
-		return nil, err
-	}
-	opts := []bayeux.Option{bayeux.WithTransports(ts...)}
-	if verbose {
-		opts = append(opts, bayeux.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))),
-			bayeux.WithStateListener(func(sc bayeux.StateChange) {
-				fmt.Fprintf(stderr, "state %s -> %s %s\n", sc.From, sc.To, errText(sc.Err))
-			}))
-	}
-	return bayeux.NewClient(url, opts...)
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return "(" + err.Error() + ")"
-}
-
-func sub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, url, tr, verbose := clientFlags("sub", args)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return errors.New("sub: name at least one channel")
-	}
-	c, err := newClient(*url, *tr, *verbose, stderr)
-	if err != nil {
-		return err
-	}
-	if err := c.Connect(ctx); err != nil {
-		return err
-	}
-	defer disconnect(c)
-	enc := json.NewEncoder(stdout)
-	lines := make(chan bayeux.Message, 1024)
-	for _, ch := range fs.Args() {
-		if _, err := c.Subscribe(ctx, bayeux.Channel(ch), func(m bayeux.Message) { lines <- m }); err != nil {
-			return err
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-c.Done():
-			return c.Err()
-		case m := <-lines:
-			if err := enc.Encode(map[string]any{"channel": m.Channel, "data": m.Data}); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func pub(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, url, tr, verbose := clientFlags("pub", args)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		return errors.New("pub: want CHANNEL JSON")
-	}
-	data := json.RawMessage(fs.Arg(1))
-	if !json.Valid(data) {
-		return fmt.Errorf("pub: %q is not JSON (quote strings: '\"text\"')", fs.Arg(1))
-	}
-	c, err := newClient(*url, *tr, *verbose, os.Stderr)
-	if err != nil {
-		return err
-	}
-	if err := c.Connect(ctx); err != nil {
-		return err
-	}
-	defer disconnect(c)
-	if err := c.Publish(ctx, bayeux.Channel(fs.Arg(0)), data); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "published")
-	return nil
-}
-
-func disconnect(c *bayeux.Client) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = c.Disconnect(ctx)
+	return c.run(ctx, e, args[1:])
 }

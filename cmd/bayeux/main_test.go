@@ -3,22 +3,452 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// binary is the bayeux command built for the tests, which run it as a user
+// would.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bayeux-cli-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "bayeux")
+	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// proc is a running bayeux command.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdout *lineBuffer
+	stderr *lineBuffer
+	done   chan struct{}
+	err    error
+}
+
+// start runs the binary with args.
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, cmd: binaryCmd(args...), stdout: &lineBuffer{}, stderr: &lineBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// binaryCmd returns an exec.Cmd running the binary with args. The binary is
+// built with -race: a race makes it exit with status 66. The race
+// detector's one-second pause at a successful exit is turned off.
+func binaryCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	return cmd
+}
+
+// wait waits for the command to exit and returns its exit status.
+func (p *proc) wait() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.t.Fatalf("%v did not exit; stdout:\n%s\nstderr:\n%s", p.cmd.Args, p.stdout, p.stderr)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// signal sends sig and waits for the exit status.
+func (p *proc) signal(sig os.Signal) int {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+	return p.wait()
+}
+
+// runCLI runs the binary to completion.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	p := start(t, args...)
+	code = p.wait()
+	return code, p.stdout.String(), p.stderr.String()
+}
+
+// lineBuffer collects output and lets a test wait for a line.
+type lineBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lineBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lineBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor waits until the output contains s.
+func (l *lineBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(l.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output lacks %q:\n%s", s, l)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newServer starts a bayeuxtest server with the echo service of serve.
+func newServer(t *testing.T, opts ...bayeuxtest.Option) *bayeuxtest.Server {
+	srv := bayeuxtest.NewServer(append([]bayeuxtest.Option{bayeuxtest.WithTimeout(500 * time.Millisecond)}, opts...)...)
+	srv.HandleService("/service/echo", func(m bayeux.Message) (any, error) { return m.Data, nil })
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// disconnected reports whether the server received a /meta/disconnect.
+func disconnected(srv *bayeuxtest.Server) bool { return srv.Count(bayeux.MetaDisconnect) > 0 }
+
+func TestHelp(t *testing.T) {
+	for _, c := range commands {
+		for _, args := range [][]string{{c.name, "-h"}, {c.name, "--help"}, {"help", c.name}} {
+			code, out, errOut := runCLI(t, args...)
+			if code != 0 {
+				t.Errorf("%q: exit %d, stderr %s", args, code, errOut)
+			}
+			for _, want := range []string{"usage: bayeux " + c.name + " [flags]" + strings.TrimRight(" "+c.args, " ") + "\n", "example:\n  bayeux " + c.name} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%q: help lacks %q:\n%s", args, want, out)
+				}
+			}
+		}
+	}
+	code, out, _ := runCLI(t, "help")
+	if code != 0 || !strings.Contains(out, "  sub ") || !strings.Contains(out, "  serve ") {
+		t.Errorf("help: exit %d\n%s", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "bayeux: no command"},
+		{[]string{"nope"}, `bayeux: unknown command "nope"`},
+		{[]string{"sub"}, "bayeux: sub: missing arguments: want CHANNEL..."},
+		{[]string{"pub", "/a"}, "bayeux: pub: missing arguments: want CHANNEL JSON"},
+		{[]string{"pub", "/a", "not json"}, `bayeux: pub: "not json" is not JSON`},
+		{[]string{"pub", "/a", "1", "2"}, "bayeux: pub: too many arguments"},
+		{[]string{"sub", "/a", "-transport", "carrier-pigeon"}, `unknown transport "carrier-pigeon": choose auto, websocket, long-polling, callback-polling`},
+		{[]string{"sub", "-header", "novalue", "/a"}, "want Key:Value"},
+		{[]string{"sub", "-ext", "[1]", "/a"}, "want a JSON object"},
+		{[]string{"sub", "-nope", "/a"}, "flag provided but not defined: -nope"},
+		{[]string{"sub", "bad channel"}, "bayeux: sub: invalid channel"},
+		{[]string{"serve", "extra"}, "bayeux: serve: too many arguments"},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "bayeux: bayeux:") {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %q", tc.args, code, errOut, tc.want)
+		}
+		if out != "" && len(tc.args) > 0 {
+			t.Errorf("%q: stdout %q", tc.args, out)
+		}
+	}
+}
+
+// TestSubPub runs sub and pub over each transport, with flags after the
+// arguments, and ends sub with SIGTERM and SIGINT.
+func TestSubPub(t *testing.T) {
+	for _, tc := range []struct {
+		transport string
+		sig       os.Signal
+	}{
+		{"auto", syscall.SIGTERM},
+		{"websocket", os.Interrupt},
+		{"long-polling", syscall.SIGTERM},
+		{"callback-polling", os.Interrupt},
+	} {
+		t.Run(tc.transport, func(t *testing.T) {
+			srv := newServer(t)
+			ctx := testContext(t)
+			sub := start(t, "sub", "/cli/*", "-url", srv.URL, "/other", "-transport", tc.transport)
+			if err := srv.WaitFor(ctx, func(s *bayeuxtest.Server) bool {
+				return s.Subscribers("/cli/*") == 1 && s.Subscribers("/other") == 1
+			}); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runCLI(t, "pub", "/cli/x", `{"n":1}`, "-url", srv.URL, "-transport", tc.transport)
+			if code != 0 {
+				t.Fatalf("pub: exit %d: %s", code, errOut)
+			}
+			var reply bayeux.Message
+			if err := json.Unmarshal([]byte(out), &reply); err != nil || reply.Channel != "/cli/x" || !reply.Successful || reply.ID == "" {
+				t.Errorf("pub printed %q (%v), want the server's reply", out, err)
+			}
+			sub.stdout.waitFor(t, `{"channel":"/cli/x","data":{"n":1}}`+"\n")
+			if code := sub.signal(tc.sig); code != 0 {
+				t.Errorf("sub exit %d after %v: %s", code, tc.sig, sub.stderr)
+			}
+			if !disconnected(srv) || srv.Count(bayeux.MetaDisconnect) != 2 {
+				t.Errorf("the server received %d /meta/disconnect, want one from pub and one from sub", srv.Count(bayeux.MetaDisconnect))
+			}
+			if errOut != "" || sub.stderr.String() != "" {
+				t.Errorf("stderr is not a terminal and -v is off, yet: pub %q sub %q", errOut, sub.stderr)
+			}
+		})
+	}
+}
+
+func TestPubServiceReply(t *testing.T) {
+	srv := newServer(t)
+	code, out, errOut := runCLI(t, "pub", "-url", srv.URL, "/service/echo", "--", "-1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var reply bayeux.Message
+	if err := json.Unmarshal([]byte(out), &reply); err != nil || string(reply.Data) != "-1" {
+		t.Errorf("pub printed %q, want the reply with data -1", out)
+	}
+}
+
+func TestPubDenied(t *testing.T) {
+	srv := newServer(t, bayeuxtest.WithExtension(bayeuxtest.ExtensionFuncs{In: func(m *bayeux.Message) {
+		if m.Channel == "/admin" {
+			m.Error = "403::Publish denied"
+		}
+	}}))
+	code, out, errOut := runCLI(t, "pub", "-url", srv.URL, "/admin", `"x"`)
+	if code != 1 || !strings.Contains(out, `"error":"403::Publish denied"`) {
+		t.Errorf("exit %d, stdout %q; want 1 and the reply", code, out)
+	}
+	if !strings.HasPrefix(errOut, "bayeux: publish to /admin: ") || strings.Count(errOut, "bayeux:") != 1 {
+		t.Errorf("stderr %q, want one error line with one prefix", errOut)
+	}
+}
+
+func TestTransportRefused(t *testing.T) {
+	srv := newServer(t)
+	srv.RefuseWebSocket(true)
+	code, _, errOut := runCLI(t, "pub", "-url", srv.URL, "-transport", "websocket", "/a", "1")
+	if code != 1 || !strings.Contains(errOut, "the server refused transport websocket (try -transport auto)") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "pub", "-v", "-url", srv.URL, "-transport", "auto", "/a", "1")
+	if code != 0 || !strings.Contains(errOut, "bayeux: connected over long-polling") {
+		t.Errorf("auto: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "pub", "-url", "http://127.0.0.1:1/bayeux", "-connect-timeout", "300ms", "/a", "1")
+	if code != 1 || !strings.Contains(errOut, "could not connect to http://127.0.0.1:1/bayeux within 300ms") {
+		t.Errorf("unreachable: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestHeaderAndExt puts a proxy that records headers in front of the
+// server: -header reaches every HTTP request and the websocket upgrade, and
+// -ext every message.
+func TestHeaderAndExt(t *testing.T) {
+	var exts sync.Map // channel -> ext
+	srv := newServer(t, bayeuxtest.WithExtension(bayeuxtest.ExtensionFuncs{In: func(m *bayeux.Message) {
+		exts.Store(m.Channel, fmt.Sprint(m.Ext))
+	}}))
+	target, _ := url.Parse(srv.URL)
+	var mu sync.Mutex
+	var missing []string
+	seen := 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen++
+		if r.Header.Get("Authorization") != "Bearer T" || len(r.Header.Values("X-Two")) != 2 {
+			missing = append(missing, r.Method+" "+r.Header.Get("Upgrade"))
+		}
+		mu.Unlock()
+		(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.URL.Path = r.URL.Path }}).ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	for _, tr := range []string{"websocket", "long-polling", "callback-polling"} {
+		code, _, errOut := runCLI(t, "pub", "-url", proxy.URL+target.Path, "-transport", tr,
+			"-header", "Authorization: Bearer T", "-header", "X-Two:1", "-header", "X-Two:2",
+			"-ext", `{"token":"abc"}`, "/ext/"+strings.ReplaceAll(tr, "-", ""), `"x"`)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tr, code, errOut)
+		}
+	}
+	proxy.CloseClientConnections()
+	mu.Lock()
+	defer mu.Unlock()
+	if seen < 6 || len(missing) > 0 {
+		t.Errorf("%d requests, without the headers: %q", seen, missing)
+	}
+	for _, ch := range []bayeux.Channel{bayeux.MetaHandshake, bayeux.MetaConnect, bayeux.MetaDisconnect, "/ext/websocket", "/ext/longpolling", "/ext/callbackpolling"} {
+		if v, _ := exts.Load(ch); v != "map[token:abc]" {
+			t.Errorf("ext of %s = %v", ch, v)
+		}
+	}
+}
+
+// TestSubVerbose checks that -v reports the transport, each confirmed
+// subscription and the recovery of a lost session.
+func TestSubVerbose(t *testing.T) {
+	srv := newServer(t)
+	ctx := testContext(t)
+	sub := start(t, "sub", "-v", "-url", srv.URL, "/a", "/b/**")
+	sub.stderr.waitFor(t, "bayeux: connected over websocket, clientId ")
+	sub.stderr.waitFor(t, "bayeux: subscribed to /a")
+	sub.stderr.waitFor(t, "bayeux: subscribed to /b/**")
+	srv.ExpireAllSessions()
+	sub.stderr.waitFor(t, "bayeux: session lost (")
+	sub.stderr.waitFor(t, "bayeux: reconnected over websocket")
+	if err := srv.WaitFor(ctx, func(s *bayeuxtest.Server) bool { return s.Subscribers("/a") == 1 && s.Subscribers("/b/**") == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(sub.stderr.String(), "subscribed to /b/**") < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := strings.Count(sub.stderr.String(), "subscribed to /b/**"); n != 2 {
+		t.Errorf("%d subscription confirmations for /b/**, want 2:\n%s", n, sub.stderr)
+	}
+	if code := sub.signal(os.Interrupt); code != 0 || !disconnected(srv) {
+		t.Errorf("exit %d, disconnected %v", code, disconnected(srv))
+	}
+}
+
+// TestSubDrops makes stdout slower than the messages: sub reports the drops
+// on stderr.
+func TestSubDrops(t *testing.T) {
+	srv := newServer(t)
+	ctx := testContext(t)
+	cmd := binaryCmd("sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "/flood")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lineBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := srv.WaitSubscribed(ctx, "/flood"); err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads stdout: once the pipe is full, the handler blocks and
+	// the queue of one overflows.
+	big := strings.Repeat("x", 8<<10)
+	for i := 0; i < 200 && !strings.Contains(stderr.String(), "dropped"); i++ {
+		if err := srv.Publish("/flood", big); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stderr.waitFor(t, "bayeux: dropped ")
+	stderr.waitFor(t, "message(s) on /flood: stdout is slower than the messages arrive (raise -queue)")
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("sub: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "message(s) dropped in all") {
+		t.Errorf("no total of drops:\n%s", stderr.String())
+	}
+}
+
+func TestServe(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "127.0.0.1:0", ":0"} {
+		srv := start(t, "serve", "-addr", addr, "-path", "/cometd")
+		srv.stdout.waitFor(t, "\n")
+		first, _, _ := strings.Cut(srv.stdout.String(), "\n")
+		i := strings.Index(first, "http://")
+		if i < 0 || !strings.HasPrefix(first[i:], "http://127.0.0.1:") || !strings.HasSuffix(first, "/cometd") {
+			t.Fatalf("serve -addr %s printed %q, want a URL on 127.0.0.1", addr, first)
+		}
+		u := first[i:]
+		code, out, errOut := runCLI(t, "pub", "-url", u, "/service/echo", `{"hello":"serve"}`)
+		if code != 0 || !strings.Contains(out, `"data":{"hello":"serve"}`) {
+			t.Errorf("pub against serve: exit %d, %s %s", code, out, errOut)
+		}
+		if code := srv.signal(os.Interrupt); code != 0 {
+			t.Errorf("serve exit %d: %s", code, srv.stderr)
+		}
+	}
+}
+
+func TestReachableURL(t *testing.T) {
+	for _, tc := range []struct{ asked, listening, want string }{
+		{"0.0.0.0:8098", "[::]:8098", "http://127.0.0.1:8098/bayeux"},
+		{":8098", "[::]:8098", "http://127.0.0.1:8098/bayeux"},
+		{"[::]:8098", "[::]:8098", "http://localhost:8098/bayeux"},
+		{"[::1]:8098", "[::1]:8098", "http://[::1]:8098/bayeux"},
+		{"192.0.2.1:80", "192.0.2.1:80", "http://192.0.2.1:80/bayeux"},
+	} {
+		ln, _ := net.ResolveTCPAddr("tcp", tc.listening)
+		if got := reachableURL(tc.asked, ln, "http://"+tc.listening+"/bayeux"); got != tc.want {
+			t.Errorf("reachableURL(%s, %s) = %s, want %s", tc.asked, tc.listening, got, tc.want)
+		}
+	}
+}
 
 func TestDemo(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"demo"}, &out, &errOut); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out.String())
+	code, out, errOut := runCLI(t, "demo")
+	if code != 0 {
+		t.Fatalf("demo: exit %d: %s\n%s", code, errOut, out)
 	}
 	for _, want := range []string{
 		"alice uses websocket, bob uses long-polling",
@@ -28,105 +458,30 @@ func TestDemo(t *testing.T) {
 		"[bob] connected -> rehandshaking",
 		"done",
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func TestSubPub(t *testing.T) {
-	srv := bayeuxtest.NewServer()
-	defer srv.Close()
-	for _, tr := range []string{"websocket", "long-polling", "callback-polling"} {
-		t.Run(tr, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			subCtx, stopSub := context.WithCancel(ctx)
-			var subOut syncBuffer
-			subDone := make(chan error, 1)
-			go func() {
-				subDone <- run(subCtx, []string{"sub", "-url", srv.URL, "-transport", tr, "/cli/*"}, &subOut, &bytes.Buffer{})
-			}()
-			if err := srv.WaitSubscribed(ctx, "/cli/*"); err != nil {
-				t.Fatal(err)
-			}
-			var pubOut bytes.Buffer
-			if err := run(ctx, []string{"pub", "-url", srv.URL, "-transport", tr, "/cli/x", `{"n":1}`}, &pubOut, &bytes.Buffer{}); err != nil {
-				t.Fatalf("pub: %v", err)
-			}
-			if strings.TrimSpace(pubOut.String()) != "published" {
-				t.Errorf("pub printed %q", pubOut.String())
-			}
-			want := `{"channel":"/cli/x","data":{"n":1}}`
-			for !strings.Contains(subOut.String(), want) {
-				select {
-				case <-ctx.Done():
-					t.Fatalf("sub printed %q, want %s", subOut.String(), want)
-				case <-time.After(10 * time.Millisecond):
-				}
-			}
-			stopSub()
-			if err := <-subDone; err != nil {
-				t.Errorf("sub: %v", err)
-			}
-		})
-	}
-}
-
-func TestUsageErrors(t *testing.T) {
-	ctx := context.Background()
-	for _, args := range [][]string{{}, {"nope"}, {"sub"}, {"pub", "-url", "http://127.0.0.1:1/x", "/a", "not json"}, {"sub", "-url", "http://x/", "-transport", "carrier-pigeon", "/a"}} {
-		if err := run(ctx, args, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
-			t.Errorf("run(%q) succeeded, want an error", args)
-		}
-	}
-}
-
-func TestServe(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	srvCtx, stop := context.WithCancel(ctx)
-	var out syncBuffer
+// TestStatusOnTerminal runs sub in the process with a terminal for stderr:
+// the status line is shown without -v.
+func TestStatusOnTerminal(t *testing.T) {
+	srv := newServer(t)
+	ctx, cancel := context.WithCancel(testContext(t))
+	stderr := &lineBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(srvCtx, []string{"serve", "-addr", "127.0.0.1:0", "-timeout", "200ms"}, &out, &bytes.Buffer{})
+		done <- run(ctx, &env{stdout: io.Discard, stderr: stderr, stderrTTY: true}, []string{"sub", "-url", srv.URL, "/tty"})
 	}()
-	var url string
-	for url == "" {
-		if i := strings.Index(out.String(), "http://"); i >= 0 {
-			url = strings.TrimSpace(out.String()[i:])
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("serve printed no URL")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	var pubOut bytes.Buffer
-	if err := run(ctx, []string{"pub", "-url", url, "-transport", "long-polling", "/served", `"hi"`}, &pubOut, &bytes.Buffer{}); err != nil {
-		t.Fatalf("pub against serve: %v", err)
-	}
-	stop()
+	stderr.waitFor(t, "bayeux: subscribed to /tty (Ctrl-C to stop)")
+	cancel()
 	if err := <-done; err != nil {
-		t.Errorf("serve: %v", err)
+		t.Fatal(err)
+	}
+	for _, want := range []string{"bayeux: connecting to " + srv.URL, "bayeux: connected over websocket", "bayeux: disconnecting"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, stderr)
+		}
 	}
 }

@@ -129,7 +129,7 @@ func (e *Extension) Outgoing(m *bayeux.Message) {
 }
 
 // Incoming reads the server's answer to the handshake and the batch ids of
-// /meta/connect replies, and drops redelivered duplicates (see Keep).
+// /meta/connect replies. Redelivered duplicates are dropped by Keep.
 func (e *Extension) Incoming(m *bayeux.Message) {
 	switch m.Channel {
 	case bayeux.MetaHandshake:
@@ -151,10 +151,6 @@ func (e *Extension) Incoming(m *bayeux.Message) {
 			e.replyLocked(m)
 		}
 		e.mu.Unlock()
-	default:
-		if !e.Keep(m) {
-			dropDuplicate(m)
-		}
 	}
 }
 
@@ -194,8 +190,8 @@ func (e *Extension) armLocked() {
 // Keep reports whether an incoming message is to be delivered: false for a
 // copy of a message already delivered that the server sent again. It keeps
 // meta messages and replies, and every message while the extension is not
-// enabled. Incoming calls it for each message that is not a handshake or
-// connect reply; call it once per message.
+// enabled. It is the extension's bayeux.FilterExtension hook: the session
+// Client calls it once for each incoming event.
 func (e *Extension) Keep(m *bayeux.Message) bool {
 	if m.IsMeta() || len(m.Data) == 0 || m.HasSuccessful() {
 		return true
@@ -247,15 +243,6 @@ func fingerprint(m *bayeux.Message) uint64 {
 	_, _ = h.Write([]byte{0})
 	_, _ = h.Write(m.Data)
 	return h.Sum64()
-}
-
-// dropDuplicate makes the client ignore m. The bayeux client has no way
-// yet for an extension to drop an incoming message, so the duplicate is
-// turned into an empty reply without id, which the client ignores (it
-// logs it at Debug level).
-func dropDuplicate(m *bayeux.Message) {
-	*m = bayeux.Message{Channel: m.Channel}
-	m.SetSuccessful(true)
 }
 
 // Registered is called when the extension is added to a client.

@@ -2,16 +2,15 @@ package callbackpoll
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/transport/internal/httpx"
+	"github.com/bayeux-go/sdk/wire"
 )
 
 const (
@@ -24,9 +23,9 @@ const (
 	DefaultRetryMax = httpx.DefaultRetryMax
 
 	// CallbackParameter is the query parameter naming the callback.
-	CallbackParameter = "jsonp"
+	CallbackParameter = wire.CallbackParameter
 	// MessageParameter is the query parameter carrying the messages.
-	MessageParameter = "message"
+	MessageParameter = wire.MessageParameter
 	// CallbackPrefix starts every generated callback name; a per-transport
 	// counter follows it ("_bayeux_jsonp_1", "_bayeux_jsonp_2", ...).
 	CallbackPrefix = "_bayeux_jsonp_"
@@ -158,12 +157,14 @@ func (t *Transport) RoundTrip(ctx context.Context, rawURL string, msgs []bayeux.
 		return nil, err
 	}
 	defer release()
+	lane := httpx.LaneOf(msgs)
 	var out []bayeux.Message
 	for _, p := range parts {
-		body, err := t.e.Send(rctx, httpx.Request{
-			Method:    http.MethodGet,
-			URL:       p.url,
-			Retryable: httpx.Retryable(msgs[p.lo:p.hi]),
+		body, err := t.e.Send(rctx, &wire.Request{
+			Method: http.MethodGet,
+			URL:    p.url,
+			Lane:   lane,
+			Retry:  httpx.Retryable(msgs[p.lo:p.hi]),
 		})
 		if err != nil {
 			return nil, err
@@ -207,7 +208,7 @@ const (
 // URL limit allows. It fails, before anything is sent, on a message that
 // cannot be encoded or does not fit in a URL on its own.
 func (t *Transport) split(rawURL string, msgs []bayeux.Message) ([]part, error) {
-	base, err := baseURL(rawURL)
+	base, err := wire.QueryBase(rawURL)
 	if err != nil {
 		return nil, t.fail(err)
 	}
@@ -221,7 +222,7 @@ func (t *Transport) split(rawURL string, msgs []bayeux.Message) ([]part, error) 
 			return nil, err
 		}
 		ends[i] = len(enc)
-		cost[i] = escapedLen(enc[start:])
+		cost[i] = wire.EscapedLen(enc[start:])
 	}
 	fixed := len(base) + len(CallbackParameter) + 2 + len(MessageParameter) + 2 + 2*escBracket // "jsonp=" "&message=" "%5B" "%5D"
 	var parts []part
@@ -250,7 +251,7 @@ func (t *Transport) split(rawURL string, msgs []bayeux.Message) ([]part, error) 
 			if i > 0 {
 				start = ends[i-1]
 			}
-			u = appendEscaped(u, enc[start:ends[i]])
+			u = wire.AppendEscaped(u, enc[start:ends[i]])
 		}
 		u = append(u, "%5D"...)
 		parts = append(parts, part{lo: lo, hi: hi, callback: name, url: string(u)})
@@ -261,56 +262,4 @@ func (t *Transport) split(rawURL string, msgs []bayeux.Message) ([]part, error) 
 
 func (t *Transport) nextCallback() string {
 	return CallbackPrefix + strconv.FormatUint(t.seq.Add(1), 10)
-}
-
-// baseURL returns rawURL, without fragment, ready for more query
-// parameters: ending with "?" or "&".
-func baseURL(rawURL string) (string, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "", errors.New("invalid URL " + strconv.Quote(httpx.RedactURL(rawURL)))
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", errors.New("URL " + strconv.Quote(httpx.RedactURL(rawURL)) + " is not an absolute http or https URL")
-	}
-	u.Fragment, u.RawFragment = "", ""
-	sep := "&"
-	if u.RawQuery == "" {
-		u.ForceQuery = false
-		sep = "?"
-	}
-	return u.String() + sep, nil
-}
-
-// unreserved reports whether c is sent as is in a query component.
-func unreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
-
-// escapedLen is len(appendEscaped(nil, b)).
-func escapedLen(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if unreserved(c) {
-			n++
-		} else {
-			n += 3
-		}
-	}
-	return n
-}
-
-// appendEscaped percent-encodes every byte of b except the unreserved ones
-// (RFC 3986), so that the result means the same to every server.
-func appendEscaped(dst, b []byte) []byte {
-	const hex = "0123456789ABCDEF"
-	for _, c := range b {
-		if unreserved(c) {
-			dst = append(dst, c)
-		} else {
-			dst = append(dst, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return dst
 }

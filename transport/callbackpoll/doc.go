@@ -33,12 +33,14 @@
 // subscribe, unsubscribe and disconnect messages are retried after a
 // connection error or a 502, 503 or 504 answer, bodies are bounded
 // (WithMaxBodyBytes), any status other than 200 is a *bayeux.TransportError
-// with StatusCode, and Close cancels the requests in flight.
+// with StatusCode, Close cancels the requests in flight, and a request that
+// failed on a reused kept-alive connection before any byte of the answer is
+// sent once more on a fresh connection (and never otherwise).
 //
 // net/http re-sends a GET by itself when a reused keep-alive connection
 // breaks before the answer, even though the server may have processed it.
 // A GET carrying a publish or a /service message would then be delivered
-// twice, so such a request is given an empty body that net/http cannot
+// twice (net/http tries every idle connection in turn), so such a request is given an empty body that net/http cannot
 // rewind, which makes it non-replayable (the empty body is not sent). A
 // side effect is that net/http does not follow a 307 or 308 redirect for
 // it: the redirect is reported as a *bayeux.TransportError with its

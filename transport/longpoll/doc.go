@@ -22,7 +22,12 @@
 //     made of /meta/handshake, /meta/connect, /meta/subscribe,
 //     /meta/unsubscribe and /meta/disconnect messages, which a duplicate
 //     cannot harm. A batch holding a publish or a /service message is sent
-//     once.
+//     once, with one exception: a request that failed on a reused
+//     kept-alive connection before any byte of the answer arrived (the
+//     server closed the idle connection as the request went out, which
+//     several Rack servers do after every response) is sent once more, on
+//     a fresh connection, as browsers do. A request that received a byte
+//     of its answer, or failed on a fresh connection, is never re-sent.
 //   - Every failure is a *bayeux.TransportError: StatusCode is set for an
 //     answer other than 200, a body larger than the limit wraps
 //     bayeux.ErrTooLarge, an empty or unparseable body wraps a

@@ -7,10 +7,11 @@ import (
 
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/transport/internal/httpx"
+	"github.com/bayeux-go/sdk/wire"
 )
 
 // ContentType is the Content-Type of the requests.
-const ContentType = "application/json;charset=UTF-8"
+const ContentType = wire.ContentTypeJSON
 
 // DefaultMaxBodyBytes is the default bound of a response body (16 MiB).
 const DefaultMaxBodyBytes = httpx.DefaultMaxBodyBytes
@@ -136,12 +137,13 @@ func (t *Transport) RoundTrip(ctx context.Context, url string, msgs []bayeux.Mes
 	if err != nil {
 		return nil, err
 	}
-	resp, err := t.e.Send(rctx, httpx.Request{
+	resp, err := t.e.Send(rctx, &wire.Request{
 		Method:      http.MethodPost,
 		URL:         url,
 		Body:        body,
 		ContentType: ContentType,
-		Retryable:   httpx.Retryable(msgs),
+		Lane:        httpx.LaneOf(msgs),
+		Retry:       httpx.Retryable(msgs),
 	})
 	release()
 	if err != nil {

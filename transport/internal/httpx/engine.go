@@ -1,33 +1,30 @@
 package httpx
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
-	"github.com/hashicorp/go-retryablehttp"
+	"github.com/bayeux-go/sdk/wire"
 )
 
 // Defaults shared by the HTTP transports.
 const (
 	// DefaultMaxBodyBytes bounds a response body (16 MiB).
-	DefaultMaxBodyBytes = 16 << 20
+	DefaultMaxBodyBytes = wire.DefaultMaxBodyBytes
 	// DefaultRetryMax is how many times a batch that a retry cannot
 	// duplicate is re-sent after a connection error or a 502/503/504.
 	DefaultRetryMax = 2
 	// DefaultRetryWaitMin is the wait before the first retry; it doubles
 	// for each further retry, up to DefaultRetryWaitMax.
-	DefaultRetryWaitMin = 100 * time.Millisecond
+	DefaultRetryWaitMin = wire.DefaultRetryWaitMin
 	// DefaultRetryWaitMax caps the wait between retries.
-	DefaultRetryWaitMax = time.Second
+	DefaultRetryWaitMax = wire.DefaultRetryWaitMax
 )
 
 // Settings are the options an HTTP transport gives its Engine.
@@ -58,28 +55,17 @@ func DefaultSettings(connType string) Settings {
 	}
 }
 
-// AddHeader adds key: value to h (allocating it if nil) and returns h. The
-// key is canonicalized and every value slice is kept at full capacity, so
-// that a RoundTripper appending to a request's header never writes into
-// memory shared with other requests.
-func AddHeader(h http.Header, key, value string) http.Header {
-	if h == nil {
-		h = make(http.Header)
-	}
-	k := http.CanonicalHeaderKey(key)
-	vs := append(h[k][:len(h[k]):len(h[k])], value)
-	h[k] = vs[:len(vs):len(vs)]
-	return h
-}
+// AddHeader is wire.AddHeader.
+func AddHeader(h http.Header, key, value string) http.Header { return wire.AddHeader(h, key, value) }
 
 // Engine runs the HTTP exchanges of one transport. Its methods are safe for
 // concurrent use.
 type Engine struct {
 	set Settings
 
-	mu       sync.RWMutex // guards cfg, retry and inited
+	mu       sync.RWMutex // guards cfg, http and inited
 	cfg      bayeux.TransportConfig
-	retry    *retryablehttp.Client
+	http     *wire.HTTP
 	inited   bool
 	closeCtx context.Context
 	close    context.CancelFunc
@@ -127,32 +113,27 @@ func (e *Engine) Init(cfg bayeux.TransportConfig) error {
 		return bayeux.ErrClosed
 	}
 	e.cfg = cfg
-	e.retry = &retryablehttp.Client{
-		// The shim keeps retryablehttp away from the user's client: it
-		// calls CloseIdleConnections on its HTTPClient after failures,
-		// which would close connections other code shares.
-		HTTPClient: &http.Client{
-			Transport: clientShim{cfg.HTTPClient},
-			// The user's client already followed (or refused) redirects.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		Logger:       nil, // silent: we log retries ourselves, without URLs
-		RetryWaitMin: e.set.RetryWaitMin,
-		RetryWaitMax: e.set.RetryWaitMax,
-		RetryMax:     e.set.RetryMax,
-		CheckRetry:   e.checkRetry,
-		Backoff:      backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		PrepareRetry: e.prepareRetry,
-	}
+	e.http = wire.NewHTTP(
+		wire.WithClient(cfg.HTTPClient),
+		wire.WithJar(cfg.Jar),
+		wire.WithHeader(e.set.Header),
+		wire.WithMaxBodyBytes(e.set.MaxBodyBytes),
+		wire.WithRetry(wire.RetryPolicy{
+			Max:     e.set.RetryMax,
+			WaitMin: e.set.RetryWaitMin,
+			WaitMax: e.set.RetryWaitMax,
+			OnRetry: e.onRetry,
+		}),
+		wire.WithReuseRetry(true),
+	)
 	e.inited = true
 	return nil
 }
 
-func (e *Engine) config() (bayeux.TransportConfig, *retryablehttp.Client, bool) {
+func (e *Engine) config() (bayeux.TransportConfig, *wire.HTTP, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.cfg, e.retry, e.inited
+	return e.cfg, e.http, e.inited
 }
 
 // Close makes later Acquire calls fail with bayeux.ErrClosed and cancels
@@ -234,27 +215,16 @@ func (e *Engine) Acquire(ctx context.Context, msgs []bayeux.Message) (context.Co
 	return rctx, release, nil
 }
 
-// Request is one HTTP request of a batch.
-type Request struct {
-	// Method is "POST" or "GET".
-	Method string
-	// URL is the absolute request URL.
-	URL string
-	// Body is the request body (nil for none).
-	Body []byte
-	// ContentType is set as the Content-Type header when not empty.
-	ContentType string
-	// Retryable allows retries (see Retryable); it must only be set for
-	// batches whose re-sending cannot duplicate a message.
-	Retryable bool
-}
-
-// Send performs r with the context returned by Acquire and returns the
-// response body of a 200 answer. Every failure is a *bayeux.TransportError
-// (with StatusCode for other statuses; wrapping bayeux.ErrTooLarge for a
-// body over the limit; wrapping a *bayeux.DecodeError for an empty body),
-// except bayeux.ErrClosed once the engine is closed.
-func (e *Engine) Send(ctx context.Context, r Request) ([]byte, error) {
+// Send performs r with the context returned by Acquire (through the
+// engine's wire.HTTP: the client's http.Client, the session's jar, the
+// custom headers, the retry policy for requests marked Retry, and the
+// single re-send of a request that failed on a reused kept-alive connection
+// before any byte of the answer) and returns the response body of a 200
+// answer. Every failure is a *bayeux.TransportError (with StatusCode for
+// other statuses; wrapping bayeux.ErrTooLarge for a body over the limit;
+// wrapping a *bayeux.DecodeError for an empty body), except
+// bayeux.ErrClosed once the engine is closed.
+func (e *Engine) Send(ctx context.Context, r *wire.Request) ([]byte, error) {
 	body, err := e.send(ctx, r)
 	if err != nil && e.Closed() {
 		return nil, bayeux.ErrClosed
@@ -262,240 +232,52 @@ func (e *Engine) Send(ctx context.Context, r Request) ([]byte, error) {
 	return body, err
 }
 
-func (e *Engine) send(ctx context.Context, r Request) ([]byte, error) {
-	cfg, rc, ok := e.config()
+func (e *Engine) send(ctx context.Context, r *wire.Request) ([]byte, error) {
+	_, h, ok := e.config()
 	if !ok {
 		return nil, e.fail(0, errors.New("transport used before Init"))
 	}
-	var (
-		resp    *http.Response
-		err     error
-		req0URL *url.URL
-	)
-	if r.Retryable && e.set.RetryMax > 0 {
-		var body any
-		if r.Body != nil {
-			body = r.Body
+	ex, err := h.Do(ctx, r)
+	if ex != nil && ex.StatusCode != http.StatusOK {
+		snippet := ex.Body
+		if len(snippet) > 256 {
+			snippet = snippet[:256]
 		}
-		var req *retryablehttp.Request
-		req, err = retryablehttp.NewRequestWithContext(ctx, r.Method, r.URL, body)
-		if err != nil {
-			return nil, e.fail(0, redactErr(err))
-		}
-		e.prepare(req.Request, cfg, r.ContentType)
-		req0URL = req.URL
-		resp, err = rc.Do(req)
-	} else {
-		var req *http.Request
-		if r.Body != nil {
-			req, err = http.NewRequestWithContext(ctx, r.Method, r.URL, bytes.NewReader(r.Body))
-		} else {
-			req, err = http.NewRequestWithContext(ctx, r.Method, r.URL, nil)
-		}
-		if err != nil {
-			return nil, e.fail(0, redactErr(err))
-		}
-		if req.Body == nil {
-			// net/http re-sends a GET by itself when a reused connection
-			// breaks before the answer, even if the server processed it.
-			// A body it cannot rewind makes the request non-replayable;
-			// being empty, it is not sent (net/http probes it).
-			req.Body = emptyBody{}
-		}
-		e.prepare(req, cfg, r.ContentType)
-		req0URL = req.URL
-		resp, err = cfg.HTTPClient.Do(req)
-	}
-	if err != nil {
-		if resp != nil && resp.Body != nil {
-			resp.Body.Close()
-		}
-		return nil, e.fail(0, redactErr(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-		// Drain a little more so that the connection can be reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		msg := "unexpected HTTP status " + strconv.Quote(resp.Status)
+		msg := "unexpected HTTP status " + strconv.Quote(ex.Status)
 		if len(snippet) > 0 {
 			msg += ", body " + strconv.Quote(string(snippet))
 		}
-		return nil, e.fail(resp.StatusCode, errors.New(msg))
+		return nil, e.fail(ex.StatusCode, errors.New(msg))
 	}
-	if cfg.Jar != nil {
-		// Like CometD, cookies are stored from 200 answers only: a proxy's
-		// or a failing node's error page must not replace the session's
-		// cookies (BAYEUX_BROWSER, load-balancer affinity).
-		if cs := resp.Cookies(); len(cs) > 0 {
-			u := req0URL
-			if resp.Request != nil && resp.Request.URL != nil {
-				u = resp.Request.URL // the URL after redirects
-			}
-			cfg.Jar.SetCookies(u, cs)
-		}
-	}
-	body, err := ReadBody(resp.Body, resp.ContentLength, e.set.MaxBodyBytes)
 	if err != nil {
 		return nil, e.fail(0, err)
 	}
-	if len(body) == 0 {
+	if len(ex.Body) == 0 {
 		return nil, e.fail(0, &bayeux.DecodeError{Reason: "empty response body"})
 	}
-	return body, nil
+	return ex.Body, nil
 }
 
 func (e *Engine) fail(status int, err error) error {
 	return &bayeux.TransportError{ConnectionType: e.set.ConnectionType, StatusCode: status, Err: err}
 }
 
-// prepare sets the headers of req: Content-Type, the custom headers, and
-// the cookies of the session's jar.
-func (e *Engine) prepare(req *http.Request, cfg bayeux.TransportConfig, contentType string) {
-	if contentType != "" {
-		req.Header["Content-Type"] = []string{contentType}
-	}
-	for k, vs := range e.set.Header {
-		req.Header[k] = vs
-	}
-	if cfg.Jar != nil {
-		for _, c := range cfg.Jar.Cookies(req.URL) {
-			req.AddCookie(c)
-		}
-	}
-}
-
-// prepareRetry rebuilds the headers of a request about to be re-sent: the
-// user's client may have added its own jar's cookies to the previous
-// attempt's header map, which the retry shares.
-func (e *Engine) prepareRetry(req *http.Request) error {
+// onRetry logs a retry (without the URL, which may carry messages).
+func (e *Engine) onRetry(ctx context.Context, status int, err error) {
 	cfg, _, _ := e.config()
-	ct := req.Header.Get("Content-Type")
-	req.Header = make(http.Header, len(e.set.Header)+2)
-	e.prepare(req, cfg, ct)
-	return nil
-}
-
-// checkRetry allows a retry after a connection error (no response at all)
-// or a 502, 503 or 504 answer, while ctx lasts. Only batches marked
-// Retryable get here.
-func (e *Engine) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, nil
-	}
-	retry := false
-	var reason slog.Attr
+	reason := slog.Int("status", status)
 	if err != nil {
-		retry = retryableNetError(err)
-		reason = slog.String("error", redactErr(err).Error())
-	} else {
-		switch resp.StatusCode {
-		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			retry = true
-		}
-		reason = slog.Int("status", resp.StatusCode)
+		reason = slog.String("error", err.Error())
 	}
-	if retry {
-		cfg, _, _ := e.config()
-		cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "bayeux: retrying request",
-			slog.String("transport", e.set.ConnectionType), slog.String("client", cfg.ClientName), reason)
-	}
-	return retry, nil
+	cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "bayeux: retrying request",
+		slog.String("transport", e.set.ConnectionType), slog.String("client", cfg.ClientName), reason)
 }
 
-// retryableNetError reports whether a request error may be transient:
-// certificate errors and the like are not.
-func retryableNetError(err error) bool {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
+// LaneOf returns the wire lane of msgs: LaneConnect for a lone
+// /meta/connect.
+func LaneOf(msgs []bayeux.Message) wire.Lane {
+	if IsLoneConnect(msgs) {
+		return wire.LaneConnect
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	return !isCertError(err)
-}
-
-// backoff waits min*2^attempt, capped at max; a Retry-After header on a 503
-// is honoured when it lies within [min, max].
-func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
-		if s := resp.Header.Get("Retry-After"); s != "" {
-			if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-				d := time.Duration(n) * time.Second
-				if d < min {
-					d = min
-				}
-				if d > max {
-					d = max
-				}
-				return d
-			}
-		}
-	}
-	d := min
-	for i := 0; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	return d
-}
-
-// emptyBody is an empty request body without GetBody: see send.
-type emptyBody struct{}
-
-// Read implements io.Reader.
-func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
-
-// Close implements io.Closer.
-func (emptyBody) Close() error { return nil }
-
-// clientShim is the RoundTripper that retryablehttp's private http.Client
-// uses: it sends through the user's client (its transport, jar, redirect
-// policy and timeout).
-type clientShim struct{ c *http.Client }
-
-// RoundTrip implements http.RoundTripper.
-func (s clientShim) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := s.c.Do(req)
-	if err != nil {
-		if resp != nil && resp.Body != nil {
-			resp.Body.Close()
-		}
-		// The outer client wraps the error in a *url.Error again.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return nil, ue.Err
-		}
-		return nil, err
-	}
-	return resp, nil
-}
-
-// redactErr removes the query and the user information from the URL of a
-// *url.Error: a callback-polling URL carries the messages (and any
-// credentials in their ext) in its query.
-func redactErr(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = RedactURL(ue.URL)
-	}
-	return err
-}
-
-// RedactURL returns s without user information, query and fragment, for
-// logs and errors.
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	u.ForceQuery = false
-	u.Fragment = ""
-	u.RawFragment = ""
-	return u.String()
+	return wire.LaneOther
 }

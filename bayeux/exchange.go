@@ -1,0 +1,166 @@
+package bayeux
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// exchange sends msgs over t and returns the replies matched to each
+// message by id (found[i] reports whether msgs[i] got one). Every message
+// received on the way is processed by receive: events are dispatched,
+// replies routed to their waiters.
+func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call bool) ([]Message, []bool, error) {
+	replies, found, _, err := c.exchangeN(ctx, t, msgs, call)
+	return replies, found, err
+}
+
+// exchangeN is exchange that also returns how many messages the response
+// held.
+func (c *Client) exchangeN(ctx context.Context, t Transport, msgs []Message, call bool) ([]Message, []bool, int, error) {
+	ws := make([]*waiter, len(msgs))
+	for i := range msgs {
+		if msgs[i].ID != "" {
+			ws[i] = c.pending.add(msgs[i].ID, msgs[i].Channel, call)
+		}
+	}
+	defer c.pending.remove(ws)
+	if len(msgs) != 1 || msgs[0].Channel != MetaConnect {
+		// Every request other than the held /meta/connect (whose caller
+		// adds the advised timeout) gets the maximum network delay.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.MaxNetworkDelay)
+		defer cancel()
+	}
+	res, err := c.wire.roundTrip(ctx, t, c.currentURL(), msgs)
+	if len(res) > 0 {
+		c.receive(res)
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			// The request was cut short for a known reason (the session
+			// was lost): say so rather than "context canceled".
+			err = fmt.Errorf("%w (%w)", err, cause)
+		}
+		return nil, nil, len(res), err
+	}
+	replies := make([]Message, len(msgs))
+	found := make([]bool, len(msgs))
+	for i, w := range ws {
+		if w == nil {
+			continue
+		}
+		select {
+		case r := <-w.reply:
+			replies[i], found[i] = r, true
+		default:
+		}
+	}
+	return replies, found, len(res), nil
+}
+
+// receive processes messages from the server, in order: incoming
+// extensions, then replies to their waiters, meta messages to listeners,
+// events to subscriptions. It never waits: delivery only queues.
+func (c *Client) receive(msgs []Message) {
+	c.receiveMu.Lock()
+	defer c.receiveMu.Unlock()
+	c.wire.incoming(msgs)
+	stray := 0
+	var strayChannel Channel
+	for i := range msgs {
+		m := &msgs[i]
+		matched := c.pending.deliver(m)
+		switch {
+		case m.IsMeta():
+			if !matched {
+				c.log.Debug("bayeux unmatched meta reply ignored", "channel", string(m.Channel), "id", m.ID)
+			}
+			c.subs.dispatch(c, m)
+		case matched:
+		case m.Channel.HasWildcard():
+			// No one can publish to a pattern: a server forwarding such an
+			// event is broken. It is not delivered (a subscriber of /a/*
+			// would otherwise get an event "on" /a/**).
+			stray++
+			strayChannel = m.Channel
+		case len(m.Data) > 0:
+			if h := c.wire.hooks.Load(); len(h.filters) == 0 || h.keep(m) {
+				c.subs.dispatch(c, m)
+			}
+		case m.HasSuccessful():
+			c.log.Debug("bayeux unmatched reply ignored", "channel", string(m.Channel), "id", m.ID)
+		default:
+			stray++
+			strayChannel = m.Channel
+		}
+	}
+	if stray > 0 {
+		// One report per payload, however many such messages it holds.
+		c.reportError(&DecodeError{Reason: fmt.Sprintf("%d message(s) neither a reply nor an event (no data, no successful, or a wildcard channel), the last on %s", stray, strayChannel)})
+	}
+}
+
+// waiter is a request waiting for its reply.
+type waiter struct {
+	id      string
+	seq     uint64
+	channel Channel
+	call    bool
+	reply   chan Message
+}
+
+// pendingReplies maps message ids to waiters. mu guards the fields.
+type pendingReplies struct {
+	mu  sync.Mutex
+	m   map[string]*waiter
+	seq uint64
+}
+
+func (p *pendingReplies) init() { p.m = make(map[string]*waiter) }
+
+func (p *pendingReplies) add(id string, ch Channel, call bool) *waiter {
+	p.mu.Lock()
+	p.seq++
+	w := &waiter{id: id, seq: p.seq, channel: ch, call: call, reply: make(chan Message, 1)}
+	p.m[id] = w
+	p.mu.Unlock()
+	return w
+}
+
+func (p *pendingReplies) remove(ws []*waiter) {
+	p.mu.Lock()
+	for _, w := range ws {
+		if w != nil && p.m[w.id] == w {
+			delete(p.m, w.id)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// deliver hands m to the waiter for its id when m is the reply it waits
+// for: same channel, and for a publish no data (a message with data and a
+// colliding id is someone's event, as Faye forwards publishers' ids). A
+// meta reply without an id (the specification makes id optional) goes to
+// the oldest request waiting on its channel.
+func (p *pendingReplies) deliver(m *Message) bool {
+	p.mu.Lock()
+	var w *waiter
+	if m.ID != "" {
+		w = p.m[m.ID]
+	} else if m.IsMeta() && m.HasSuccessful() {
+		for _, x := range p.m {
+			if x.channel == m.Channel && (w == nil || x.seq < w.seq) {
+				w = x
+			}
+		}
+	}
+	if w == nil || w.channel != m.Channel || (!w.call && !m.IsMeta() && len(m.Data) > 0) {
+		p.mu.Unlock()
+		return false
+	}
+	delete(p.m, w.id)
+	p.mu.Unlock()
+	w.reply <- *m
+	return true
+}

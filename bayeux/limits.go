@@ -1,0 +1,115 @@
+package bayeux
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Default limits. Each protects a client against a hostile or broken
+// server; each can be changed with an option.
+const (
+	// MaxMessagesPerPayload is the most messages one payload may hold; a
+	// larger one fails to decode with a *DecodeError matching ErrTooLarge
+	// (a 16 MiB body of a million tiny messages would otherwise cost
+	// hundreds of MiB). CometD and Faye send a few hundred at most.
+	MaxMessagesPerPayload = 10000
+	// DefaultMaxCookies is the most cookies a client's own jar keeps per
+	// URL (WithMaxCookies). Browsers keep about 180 per domain; a Bayeux
+	// server needs one or two.
+	DefaultMaxCookies = 64
+	// DefaultMaxAdviceTimeout caps advice.timeout, how long the server may
+	// hold a /meta/connect (WithAdviceLimits). Salesforce advises 110 s,
+	// CometD 30 s, Faye 45 s.
+	DefaultMaxAdviceTimeout = 3 * time.Minute
+	// DefaultMaxAdviceInterval caps advice.interval, the pause between
+	// two /meta/connect requests (WithAdviceLimits).
+	DefaultMaxAdviceInterval = time.Minute
+	// DefaultMinConnectPeriod is the shortest time between the starts of
+	// two /meta/connect requests whose replies came back empty: a server
+	// that answers every connect at once, with nothing in it, does not
+	// make the client spin (at most 10 such connects per second).
+	DefaultMinConnectPeriod = 100 * time.Millisecond
+)
+
+// ErrRedirect is matched by the error of a request the server redirected
+// to another host: the client refuses it by default, so that a request
+// body (a handshake carrying credentials in ext) is never sent to a host
+// the user did not name. See WithCrossHostRedirects.
+var ErrRedirect = errors.New("bayeux: cross-host redirect refused")
+
+// sameHostRedirects returns a CheckRedirect policy that refuses a redirect
+// to another scheme, host or port than the original request's, and
+// otherwise defers to next (http.Client's default when nil).
+func sameHostRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 {
+			from := via[0].URL
+			if req.URL.Scheme != from.Scheme || req.URL.Host != from.Host {
+				return fmt.Errorf("%w: %s redirected to %s://%s", ErrRedirect, from.Host, req.URL.Scheme, req.URL.Host)
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// boundedJar is a cookie jar that keeps at most max cookies per URL: a
+// server that sets thousands of cookies would otherwise make every later
+// request too large to be accepted (HTTP 431), for ever.
+type boundedJar struct {
+	jar http.CookieJar
+	max int
+	log *slog.Logger
+
+	mu     sync.Mutex
+	warned bool
+}
+
+// SetCookies implements http.CookieJar: it stores cookies until u holds
+// max of them and ignores the rest (logged once at Warn).
+func (j *boundedJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	have := j.jar.Cookies(u)
+	known := make(map[string]bool, len(have))
+	for _, c := range have {
+		known[c.Name] = true
+	}
+	keep := cookies[:0:0]
+	n := len(have)
+	dropped := 0
+	for _, c := range cookies {
+		if known[c.Name] || n < j.max {
+			if !known[c.Name] {
+				known[c.Name] = true
+				n++
+			}
+			keep = append(keep, c)
+			continue
+		}
+		dropped++
+	}
+	if dropped > 0 {
+		j.mu.Lock()
+		warn := !j.warned
+		j.warned = true
+		j.mu.Unlock()
+		if warn {
+			j.log.Warn("bayeux cookie limit reached; further cookies ignored", "host", u.Host, "max", j.max, "ignored", dropped)
+		}
+	}
+	if len(keep) > 0 {
+		j.jar.SetCookies(u, keep)
+	}
+}
+
+// Cookies implements http.CookieJar.
+func (j *boundedJar) Cookies(u *url.URL) []*http.Cookie { return j.jar.Cookies(u) }

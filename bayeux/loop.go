@@ -1,0 +1,395 @@
+package bayeux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// run is the session goroutine: it sends handshakes and /meta/connect
+// requests and carries out what decide says. It owns the backoff, the
+// transport choice and the loop state; what it shares with other
+// goroutines is the session value (c.sess, under c.mu).
+func (c *Client) run(ctx context.Context, first chan<- error) {
+	defer close(c.loopDone)
+	var (
+		st           = loopState{connectFirst: true}
+		bo           = backoff{increment: c.opts.BackoffIncrement, max: c.opts.MaxBackoff}
+		tr           = newTransportPicker(c)
+		started      = time.Now()
+		firstFailure time.Time
+		sess         *session
+		reported     bool
+	)
+	report := func(err error) {
+		if !reported {
+			reported = true
+			first <- err
+		}
+	}
+	stopped := func() bool {
+		select {
+		case <-c.stopping:
+			return true
+		default:
+			return ctx.Err() != nil
+		}
+	}
+
+	for !stopped() {
+		var ev loopEvent
+		switch st.phase {
+		case phaseHandshake:
+			if st.rehandshake {
+				c.setState(StateRehandshaking, c.lastFailure())
+			} else {
+				c.setState(StateHandshaking, nil)
+			}
+			var ns *session
+			ns, ev = c.handshake(ctx, tr)
+			if stopped() {
+				return
+			}
+			ev.failingFor = time.Since(started)
+			if st.established && !firstFailure.IsZero() {
+				ev.failingFor = time.Since(firstFailure)
+			}
+			ev.connectRetry = c.opts.ConnectRetry
+			if ev.outcome == handshakeOK {
+				sess = ns
+			}
+
+		case phaseConnect:
+			if !c.backpressure(ctx, sess) {
+				continue
+			}
+			if t, switched := tr.pick(); switched {
+				c.log.Info("bayeux transport switched", "transport", t.Name())
+				st.connectFirst = true
+			}
+			ev = c.connect(ctx, sess, st.connectFirst, tr)
+			if stopped() {
+				return
+			}
+			if ev.outcome == connectFailed || ev.outcome == connectRefused {
+				if firstFailure.IsZero() {
+					firstFailure = time.Now()
+				}
+				ev.failingFor = time.Since(firstFailure)
+			}
+		}
+
+		next, act := decide(st, ev)
+		c.log.Debug("bayeux loop", "outcome", ev.outcome.String(), "err", ev.err)
+		if ev.err != nil {
+			c.mu.Lock()
+			c.lastErr = ev.err
+			c.mu.Unlock()
+		}
+		if act.loseSession {
+			c.loseSession(sess, ev.err)
+			c.subs.sessionLost()
+		}
+		if act.setState {
+			c.setState(act.state, ev.err)
+		}
+		if act.report && ev.err != nil {
+			c.reportError(ev.err)
+			if ev.outcome != connectRefused && ev.outcome != handshakeRefused {
+				c.log.Warn("bayeux request failed; retrying", "outcome", ev.outcome.String(), "err", ev.err)
+			}
+		}
+		switch {
+		case act.failConnect:
+			report(ev.err)
+			c.endSession(ev.err, false)
+			return
+		case act.terminate:
+			err := ev.err
+			if err == nil {
+				err = fmt.Errorf("%w: advised by the server", ErrSessionTerminated)
+			}
+			report(err)
+			c.endSession(err, true)
+			return
+		}
+		if act.ready {
+			c.publishSession(sess)
+			c.resubscribe(sess)
+			c.markReady(sess)
+			if st.established {
+				c.log.Info("bayeux session renewed", "clientId", sess.id)
+			}
+			report(nil)
+		}
+		if ev.outcome == connectOK {
+			if !firstFailure.IsZero() {
+				c.log.Info("bayeux connection recovered", "after", time.Since(firstFailure).Round(time.Millisecond))
+			}
+			firstFailure = time.Time{}
+			tr.succeeded()
+		}
+		if act.nextURL {
+			c.nextURL()
+		}
+		if act.resetBackoff {
+			bo.reset()
+		}
+		st = next
+		d := act.wait
+		if act.backoff {
+			d += bo.next()
+		}
+		if d > 0 && !c.sleep(ctx, sess, st.phase, d) {
+			return
+		}
+	}
+}
+
+// sleep waits d; it returns early (true) when the session is lost while
+// the loop would connect, and false when the client stops.
+func (c *Client) sleep(ctx context.Context, sess *session, p phase, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var lost <-chan struct{}
+	if p == phaseConnect && sess != nil {
+		lost = sess.ctx.Done()
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-c.stopping:
+		return false
+	case <-lost:
+		return true
+	case <-t.C:
+		return true
+	}
+}
+
+// backpressure waits while a subscription's queue is over its size
+// (OverflowBlock): the next /meta/connect, which would bring more
+// messages, waits for the handlers. It returns false when the session was
+// lost or the client stops meanwhile.
+func (c *Client) backpressure(ctx context.Context, sess *session) bool {
+	warned := false
+	for c.over.Load() > 0 {
+		if !warned {
+			warned = true
+			c.log.Warn("bayeux delivery queue full; holding the next connect")
+		}
+		t := time.NewTimer(time.Second)
+		select {
+		case <-c.drained:
+		case <-t.C:
+		case <-ctx.Done():
+		case <-c.stopping:
+		case <-sess.ctx.Done():
+		}
+		t.Stop()
+		if ctx.Err() != nil || sess.lost() {
+			return sess.lost() && ctx.Err() == nil
+		}
+		select {
+		case <-c.stopping:
+			return false
+		default:
+		}
+	}
+	return true
+}
+
+func (c *Client) lastFailure() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastErr
+}
+
+// handshake sends one /meta/handshake and, on success, returns the new
+// session (not yet published).
+func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, loopEvent) {
+	idx := tr.forHandshake()
+	t := c.wire.transports[idx]
+	msg := c.wire.handshakeMessage(tr.offered(), c.opts.HandshakeExt)
+	hctx, cancel := context.WithTimeout(ctx, c.opts.MaxNetworkDelay)
+	defer cancel()
+	replies, found, err := c.exchange(hctx, t, []Message{msg}, false)
+	if err != nil {
+		var te *TransportError
+		if errors.As(err, &te) && te.Refused {
+			tr.refusedAt(idx)
+			ev := loopEvent{outcome: handshakeRefused, err: err, otherTransport: tr.anyUsable()}
+			if !ev.otherTransport {
+				ev.err = fmt.Errorf("%w: the server refused every transport: %w", ErrNoTransport, err)
+			}
+			return nil, ev
+		}
+		ev := loopEvent{outcome: handshakeFailed, err: err, fatal: permanent(err)}
+		if ev.fatal && c.wire.hooks.Load().retry(&msg, nil, err) {
+			ev.fatal = false // an extension can fix it (a fresh token)
+		}
+		return nil, ev
+	}
+	if !found[0] {
+		return nil, loopEvent{outcome: handshakeFailed, err: &TransportError{ConnectionType: t.Name(),
+			Err: fmt.Errorf("%w: %s", ErrNoReply, MetaHandshake)}}
+	}
+	reply := replies[0]
+	c.mergeAdvice(reply.Advice)
+	adv := c.Advice()
+	if !reply.Successful {
+		ev := loopEvent{outcome: handshakeDenied, err: NewServerError(ErrHandshakeDenied, reply), interval: adv.IntervalAsDuration()}
+		if reply.Advice != nil {
+			ev.reconnect = reply.Advice.Reconnect
+			if ev.reconnect != "" && ev.reconnect != ReconnectNone && ev.reconnect != ReconnectHandshake {
+				ev.reconnect = ReconnectRetry
+			}
+		}
+		if ev.reconnect != ReconnectNone && c.wire.hooks.Load().retry(&msg, &reply, ev.err) {
+			ev.reconnect = ReconnectRetry // an extension can fix it
+		}
+		return nil, ev
+	}
+	if reply.ClientID == "" {
+		return nil, loopEvent{outcome: handshakeFailed, fatal: true,
+			err: &DecodeError{Reason: "successful handshake reply without clientId"}}
+	}
+	if err := tr.negotiated(reply.SupportedConnectionTypes); err != nil {
+		return nil, loopEvent{outcome: handshakeFailed, fatal: true, err: noCommonTransport(c.wire.transportNames(), reply)}
+	}
+	c.mu.Lock()
+	c.gen++
+	s := newSession(ctx, c.gen, reply.ClientID)
+	c.mu.Unlock()
+	c.log.Debug("bayeux handshaken", "transport", c.wire.transport().Name(), "generation", s.gen)
+	return s, loopEvent{outcome: handshakeOK}
+}
+
+// connect sends one /meta/connect in sess and describes its outcome.
+func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *transportPicker) loopEvent {
+	t := c.wire.transport()
+	msg := Message{ID: c.wire.newID(), Channel: MetaConnect, ClientID: sess.id, ConnectionType: t.Name()}
+	timeout := c.opts.MaxNetworkDelay
+	if first {
+		msg.Advice = &Advice{}
+		msg.Advice.SetTimeout(0)
+	} else {
+		timeout += c.Advice().TimeoutAsDuration()
+	}
+	// The held connect belongs to the session: it ends when the session
+	// is lost, so that the loop re-handshakes at once.
+	cctx, cancel := context.WithTimeout(sess.ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	replies, found, n, err := c.exchangeN(cctx, t, []Message{msg}, false)
+	elapsed := time.Since(start)
+	if sess.lost() && ctx.Err() == nil {
+		return loopEvent{outcome: sessionLost, err: context.Cause(sess.ctx)}
+	}
+	adv := c.Advice()
+	ev := loopEvent{interval: adv.IntervalAsDuration(), elapsed: elapsed, minConnectPeriod: c.opts.MinConnectPeriod}
+	if adv.MaxInterval > 0 {
+		ev.expiry = adv.TimeoutAsDuration() + adv.IntervalAsDuration() + adv.MaxIntervalAsDuration()
+	}
+	if err != nil {
+		var te *TransportError
+		if errors.As(err, &te) && te.Refused {
+			tr.refused()
+			ev.outcome, ev.err = connectRefused, err
+			return ev
+		}
+		ev.outcome, ev.err = connectFailed, err
+		return ev
+	}
+	if !found[0] {
+		ev.outcome = connectFailed
+		ev.err = &TransportError{ConnectionType: t.Name(), Err: fmt.Errorf("%w: %s", ErrNoReply, MetaConnect)}
+		return ev
+	}
+	reply := replies[0]
+	c.mergeAdvice(reply.Advice)
+	adv = c.Advice()
+	ev.interval, ev.reconnect = adv.IntervalAsDuration(), adv.Reconnect
+	if !reply.Successful {
+		se := NewServerError(ErrConnectFailed, reply)
+		ev.outcome, ev.err = connectDenied, se
+		switch {
+		case reply.Advice != nil && reply.Advice.Reconnect != "":
+			ev.reconnect = reply.Advice.Reconnect
+		case se.UnknownClient():
+			ev.reconnect = ReconnectHandshake
+		}
+		return ev
+	}
+	ev.outcome, ev.empty = connectOK, n <= 1
+	if adv.MustNotRetryOrHandshake() {
+		ev.err = NewServerError(ErrSessionTerminated, reply)
+	}
+	return ev
+}
+
+// resubscribe renews, in one batch, the subscriptions of every channel
+// nobody else is renewing, before sess lets requests through.
+func (c *Client) resubscribe(sess *session) {
+	chs := c.subs.claim(sess.gen)
+	if len(chs) == 0 {
+		return
+	}
+	msgs := make([]Message, len(chs))
+	for i, ch := range chs {
+		msgs[i] = Message{ID: c.wire.newID(), Channel: MetaSubscribe, ClientID: sess.id, Subscription: []Channel{ch}}
+	}
+	sctx, cancel := context.WithTimeout(sess.ctx, c.opts.MaxNetworkDelay)
+	defer cancel()
+	replies, found, err := c.exchange(sctx, c.wire.transport(), msgs, false)
+	for i, ch := range chs {
+		var res error
+		var reply *Message
+		if err != nil {
+			res = err
+		} else {
+			res = subscribeReplyError(&msgs[i], replies[i], found[i])
+			reply = &replies[i]
+		}
+		ok := c.applySubscribe(sess, &msgs[i], reply, res)
+		if ok && c.subs.release(ch, sess.gen) {
+			continue
+		}
+		// Something is left to do (a denial to retry, a failure): a
+		// reconciler takes the channel over.
+		if !c.track.spawn(func() { c.reconcile(ch, !ok) }) {
+			c.subs.abandon(ch, ErrClosed)
+		}
+	}
+}
+
+// endSession records why the session ended and shuts the client down
+// (from the loop goroutine, which does not wait for itself).
+func (c *Client) endSession(err error, terminated bool) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+	if terminated {
+		c.log.Warn("bayeux session ended by the server", "err", err)
+		c.reportError(err)
+	}
+	c.shutdown(context.Background(), false, true)
+}
+
+// permanent reports whether a failure of the first handshake will not go
+// away by retrying: an HTTP 4xx answer other than 408 and 429 (a wrong URL,
+// a proxy asking for credentials, a transport the server does not serve),
+// or a redirect refused.
+func permanent(err error) bool {
+	if errors.Is(err, ErrRedirect) {
+		return true
+	}
+	var te *TransportError
+	if !errors.As(err, &te) || te.Refused {
+		return false
+	}
+	return te.StatusCode >= 400 && te.StatusCode < 500 && te.StatusCode != 408 && te.StatusCode != 429
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bayeux-go/sdk/bayeux"
+)
+
+func init() {
+	register(&command{
+		name:    "sub",
+		args:    "CHANNEL...",
+		summary: "subscribe to channels and print each message as a JSON line",
+		about: `Subscribe to each CHANNEL (a name, or a pattern ending in /* or /**) and
+print every message received as one JSON line on stdout:
+{"channel":"/chat/general","data":...}. Runs until interrupted (Ctrl-C or
+SIGTERM), then disconnects from the server. The client re-handshakes and
+subscribes again by itself when the server loses the session.
+
+When stdout is slower than the messages arrive, each subscription queues up
+to -queue messages; beyond that messages are dropped and each drop is
+reported on stderr.`,
+		example: `bayeux sub '/chat/**'
+bayeux sub -url https://example.com/cometd -transport long-polling -v /news /sports/*`,
+		minArgs: 1, maxArgs: -1,
+		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			var cf clientFlags
+			cf.define(fs)
+			queue := fs.Int("queue", 4096, "messages queued per subscription before new ones are dropped")
+			return func(ctx context.Context, e *env, args []string) error {
+				return sub(ctx, e, &cf, *queue, args)
+			}
+		},
+	})
+}
+
+func sub(ctx context.Context, e *env, cf *clientFlags, queue int, channels []string) error {
+	if queue < 1 {
+		return &usageError{cmd: "sub", msg: "-queue must be at least 1"}
+	}
+	for _, ch := range channels {
+		if err := bayeux.Channel(ch).Validate(); err != nil {
+			return &usageError{cmd: "sub", msg: err.Error()}
+		}
+	}
+	s := newStatus(e, cf.verbose)
+	drops := newDropReporter(s)
+	defer drops.flush()
+	c, err := cf.start(ctx, "sub", s,
+		bayeux.WithDeliveryQueue(queue, bayeux.OverflowDrop),
+		bayeux.WithErrorHandler(func(err error) {
+			var de *bayeux.DroppedMessageError
+			if errors.As(err, &de) {
+				drops.add(de.Subscription)
+				return
+			}
+			s.printf("%v", err)
+		}))
+	if err != nil {
+		return err
+	}
+	defer disconnect(c)
+
+	if _, err := c.AddListener(bayeux.MetaSubscribe, func(m bayeux.Message) {
+		if m.Successful {
+			s.printf("subscribed to %s (Ctrl-C to stop)", joinChannels(m.Subscription))
+		}
+	}); err != nil {
+		return err
+	}
+	out := &jsonLines{enc: json.NewEncoder(e.stdout), failed: make(chan struct{})}
+	for _, ch := range channels {
+		if _, err := c.Subscribe(ctx, bayeux.Channel(ch), out.write); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("subscribe to %s: %w", ch, err)
+		}
+	}
+	select {
+	case <-ctx.Done():
+		s.printf("disconnecting")
+		return nil
+	case <-c.Done():
+		return c.Err()
+	case <-out.failed:
+		return out.err
+	}
+}
+
+func joinChannels(chs []bayeux.Channel) string {
+	s := make([]string, len(chs))
+	for i, c := range chs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
+// jsonLines writes messages as JSON lines; subscriptions call write from
+// their own goroutines.
+type jsonLines struct {
+	mu     sync.Mutex
+	enc    *json.Encoder
+	err    error         // the first write error
+	failed chan struct{} // closed on the first write error
+}
+
+// line is what sub prints for each message.
+type line struct {
+	Channel bayeux.Channel  `json:"channel"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func (j *jsonLines) write(m bayeux.Message) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return
+	}
+	if err := j.enc.Encode(line{Channel: m.Channel, Data: m.Data}); err != nil {
+		j.err = fmt.Errorf("writing to stdout: %w", err)
+		close(j.failed)
+	}
+}
+
+// dropReporter reports dropped messages on stderr, at most once a second
+// per subscription, and a total at the end.
+type dropReporter struct {
+	s     *status
+	mu    sync.Mutex
+	count map[bayeux.Channel]uint64
+	last  map[bayeux.Channel]time.Time
+	total atomic.Uint64
+	now   func() time.Time
+}
+
+func newDropReporter(s *status) *dropReporter {
+	return &dropReporter{s: s, count: map[bayeux.Channel]uint64{}, last: map[bayeux.Channel]time.Time{}, now: time.Now}
+}
+
+func (d *dropReporter) add(sub bayeux.Channel) {
+	d.total.Add(1)
+	d.mu.Lock()
+	d.count[sub]++
+	n, now := d.count[sub], d.now()
+	report := now.Sub(d.last[sub]) >= time.Second
+	if report {
+		d.last[sub], d.count[sub] = now, 0
+	}
+	d.mu.Unlock()
+	if report {
+		d.s.warnf("dropped %d message(s) on %s: stdout is slower than the messages arrive (raise -queue)", n, sub)
+	}
+}
+
+func (d *dropReporter) flush() {
+	if n := d.total.Load(); n > 0 {
+		d.s.warnf("%d message(s) dropped in all", n)
+	}
+}

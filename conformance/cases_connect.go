@@ -1,0 +1,230 @@
+package conformance
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// held is the outcome of a request sent in the background.
+type held struct {
+	done chan struct{}
+	x    *exchange
+	err  error
+	at   time.Time // when the answer arrived
+}
+
+// async sends msgs from s in the background; the case waits for it (or
+// cancels it) when it ends.
+func (t *T) async(s *session, msgs ...msg) *held {
+	ctx, cancel := context.WithCancel(t.ctx)
+	h := &held{done: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(h.done)
+		h.x, h.err = s.send(ctx, msgs...)
+		h.at = time.Now()
+	})
+	t.cleanup(func() { cancel(); wg.Wait() })
+	return h
+}
+
+// answered waits up to d for h.
+func (h *held) answered(d time.Duration) bool {
+	select {
+	case <-h.done:
+		return true
+	default:
+	}
+	select {
+	case <-h.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// holdMsg is a lone connect the server should hold, and how long: the
+// server's advised timeout, or (when it advises none or one longer than
+// the suite waits) the suite's hold asked through advice.
+func (t *T) holdMsg(s *session) (msg, time.Duration) {
+	m := msg{"channel": "/meta/connect", "connectionType": s.transport}
+	if t.e.timeout > 0 && t.e.timeout <= t.e.cfg.maxWait {
+		return m, t.e.timeout
+	}
+	m["advice"] = map[string]any{"timeout": t.e.hold.Milliseconds()}
+	return m, t.e.hold
+}
+
+// needHold skips a timing case when holds are too short to measure.
+func (t *T) needHold(min time.Duration) time.Duration {
+	_, d := t.holdMsg(&session{transport: LongPolling})
+	if d < min {
+		t.Skipf("the server holds connects for %s, too short to tell a hold from an immediate answer", since(d))
+	}
+	return d
+}
+
+func connectCases() []caseDef {
+	return []caseDef{
+		{id: "connect.missing-clientid", section: secConnect, level: Must, source: srcConnect,
+			rule: "A /meta/connect without clientId is unsuccessful",
+			run: func(t *T) {
+				s := t.open(LongPolling)
+				t.mustRefuse(s, msg{"channel": "/meta/connect", "connectionType": LongPolling, "clientId": nil})
+			}},
+		{id: "connect.missing-type", section: secConnect, level: Must, source: srcConnType,
+			rule: "A /meta/connect without connectionType is unsuccessful",
+			run: func(t *T) {
+				s := t.open(LongPolling)
+				t.mustRefuse(s, msg{"channel": "/meta/connect", "advice": map[string]any{"timeout": 0}})
+			}},
+		{id: "connect.unknown-type", section: secConnect, level: Convention, source: srcConnType + " (Faye answers 301)",
+			rule: "A /meta/connect with a connection type the server does not offer (carrier-pigeon) is unsuccessful",
+			run: func(t *T) {
+				s := t.open(LongPolling)
+				t.mustRefuse(s, msg{"channel": "/meta/connect", "connectionType": "carrier-pigeon", "advice": map[string]any{"timeout": 0}})
+			}},
+		{id: "connect.unknown-client", section: secConnect, level: Must, source: srcReconnect,
+			rule: `A /meta/connect with an unknown clientId is unsuccessful and advises reconnect "handshake"`,
+			run: func(t *T) {
+				s := t.newSession(LongPolling)
+				x := t.must(s.send(t.ctx, msg{"channel": "/meta/connect", "connectionType": LongPolling, "clientId": t.unknownID()}))
+				r, ok := x.reply("/meta/connect", "")
+				if !ok || r.Successful() {
+					t.Fatalf("not refused: %s", clip(x.body))
+				}
+				if v, _ := r.Member("advice", "reconnect"); string(v) != `"handshake"` {
+					t.Fatalf(`advice.reconnect is not "handshake": %s`, clip(r.Raw))
+				}
+			}},
+		{id: "connect.first-immediate", section: secConnect, level: Convention, source: srcMetaConnect + " (CometD answers the first connect at once)",
+			rule: "The first /meta/connect after a handshake is answered at once, even without advice {timeout:0}",
+			run: func(t *T) {
+				t.needHold(time.Second)
+				s := t.newSession(LongPolling)
+				x := t.must(s.send(t.ctx, handshakeMsg(LongPolling)))
+				r, _ := x.reply("/meta/handshake", "")
+				s.clientID = r.S("clientId")
+				c := t.must(s.send(t.ctx, msg{"channel": "/meta/connect", "connectionType": LongPolling}))
+				if c.elapsed > 500*time.Millisecond {
+					t.Fatalf("the first connect was held %s", since(c.elapsed))
+				}
+			}},
+		{id: "connect.timeout-zero", section: secConnect, level: Should, source: srcTimeout,
+			rule: "A /meta/connect with advice {timeout:0} is answered at once",
+			run: func(t *T) {
+				t.needHold(time.Second)
+				s := t.open(LongPolling)
+				c := t.must(s.connect(t.ctx, 0))
+				if c.elapsed > 500*time.Millisecond {
+					t.Fatalf("held %s", since(c.elapsed))
+				}
+			}},
+		{id: "connect.client-timeout", section: secConnect, level: Should, source: srcTimeout,
+			rule: "The server honours a shorter advice timeout sent by the client (500 ms)",
+			run: func(t *T) {
+				t.needHold(1500 * time.Millisecond)
+				s := t.open(LongPolling)
+				c := t.must(s.connect(t.ctx, 500*time.Millisecond))
+				if c.elapsed > 1200*time.Millisecond {
+					t.Fatalf("asked for 500 ms, held %s", since(c.elapsed))
+				}
+				t.Logf("held %s", since(c.elapsed))
+			}},
+		{id: "connect.held", section: secConnect, level: Should, source: srcMetaConnect,
+			rule: "A lone /meta/connect with nothing to deliver is held about the advised timeout, then answered successfully",
+			run: func(t *T) {
+				t.needHold(400 * time.Millisecond)
+				s := t.open(LongPolling)
+				m, d := t.holdMsg(s)
+				x := t.must(s.send(t.ctx, m))
+				r, ok := x.reply("/meta/connect", "")
+				if !ok || !r.Successful() {
+					t.Fatalf("not successful: %s", clip(x.body))
+				}
+				if x.elapsed < d/2 || x.elapsed > d+2*time.Second {
+					t.Fatalf("held %s, the timeout is %s", since(x.elapsed), since(d))
+				}
+				t.Logf("held %s of %s", since(x.elapsed), since(d))
+			}},
+		{id: "connect.wake", section: secConnect, level: Must, source: srcMetaConnect,
+			rule: "A held /meta/connect is answered early when an event for the session is published, with the event",
+			run: func(t *T) {
+				d := t.needHold(time.Second)
+				s := t.open(LongPolling)
+				ch := t.channel()
+				t.subscribe(s, ch)
+				m, _ := t.holdMsg(s)
+				h := t.async(s, m)
+				time.Sleep(min(300*time.Millisecond, d/4))
+				pub := t.open(LongPolling)
+				start := time.Now()
+				t.publish(pub, ch, map[string]any{"n": 1})
+				if !h.answered(d / 2) {
+					t.Fatalf("the held connect was not answered within %s of the publish", since(d/2))
+				}
+				if h.err != nil || h.x.err != nil {
+					t.Fatalf("the held connect failed: %v %v", h.err, h.x)
+				}
+				if len(s.received(onChannel(ch))) == 0 {
+					t.Fatalf("answered after %s without the event: %s", since(h.at.Sub(start)), clip(h.x.body))
+				}
+				t.Logf("answered %s after the publish", since(h.at.Sub(start)))
+			}},
+		{id: "connect.one-outstanding", section: secConnect, level: Must, source: srcMetaConnect,
+			rule: "A second /meta/connect of a session ends the held one at once (one outstanding connect per client)",
+			run: func(t *T) {
+				d := t.needHold(1500 * time.Millisecond)
+				s := t.open(LongPolling)
+				m, _ := t.holdMsg(s)
+				first := t.async(s, m)
+				time.Sleep(300 * time.Millisecond)
+				if first.answered(0) {
+					t.Skipf("the first connect was not held (%v)", first.x)
+				}
+				m2, _ := t.holdMsg(s)
+				t.async(s, m2)
+				if !first.answered(d / 2) {
+					t.Fatalf("the first connect was still unanswered %s after the second was sent", since(d/2))
+				}
+				switch {
+				case first.err != nil:
+					t.Logf("the first connect ended with %v", first.err)
+				case first.x.resp != nil && first.x.resp.Status != 200:
+					t.Logf("the first connect was answered HTTP %d", first.x.resp.Status)
+				default:
+					t.Logf("the first connect was answered %s", clip(first.x.body))
+				}
+			}},
+		{id: "connect.piggyback", section: secConnect, level: Should, source: srcMetaConnect,
+			rule: "While a connect is held, an event for the session rides on the immediate response to another request of that session",
+			run: func(t *T) {
+				t.needHold(time.Second)
+				s := t.open(LongPolling)
+				ch := t.channel()
+				t.subscribe(s, ch)
+				m, _ := t.holdMsg(s)
+				t.async(s, m)
+				time.Sleep(300 * time.Millisecond)
+				x := t.publish(s, ch, map[string]any{"self": true})
+				if len(x.events) == 0 {
+					t.Fatalf("the publish response carries no event: %s", clip(x.body))
+				}
+			}},
+		{id: "connect.batched-not-held", section: secConnect, level: Convention, source: srcMetaConnect + " (CometD never holds a connect batched with other messages)",
+			rule: "A /meta/connect batched with other messages is answered at once, replies in request order",
+			run: func(t *T) {
+				d := t.needHold(time.Second)
+				s := t.open(LongPolling)
+				ch := t.channel()
+				x := t.must(s.send(t.ctx, msg{"channel": "/meta/connect", "connectionType": LongPolling}, msg{"channel": "/meta/subscribe", "subscription": ch}))
+				if x.elapsed > d/2 {
+					t.Errorf("held %s", since(x.elapsed))
+				}
+				if len(x.replies) != 2 || x.replies[0].S("channel") != "/meta/connect" {
+					t.Errorf("replies %s, want [/meta/connect /meta/subscribe]", channelsOf(x.replies))
+				}
+			}},
+	}
+}

@@ -1,0 +1,64 @@
+package raw
+
+import (
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"time"
+
+	"github.com/bayeux-go/sdk/wire"
+)
+
+// MaxResponseBytes bounds the body read from one HTTP response.
+const MaxResponseBytes = 16 << 20
+
+// Response is one HTTP exchange as the server answered it.
+type Response struct {
+	Status  int
+	Header  http.Header
+	Cookies []*http.Cookie
+	Body    []byte
+	// Elapsed is the time from sending the request to reading the whole
+	// body.
+	Elapsed time.Duration
+}
+
+// HTTP sends raw requests with its own cookie jar (one browser, in Bayeux
+// terms). It never retries.
+type HTTP struct {
+	w   *wire.HTTP
+	jar http.CookieJar
+}
+
+// NewHTTP returns an HTTP sending with rt (nil: http.DefaultTransport) and
+// a fresh cookie jar.
+func NewHTTP(rt http.RoundTripper) *HTTP {
+	jar, _ := cookiejar.New(nil)
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return &HTTP{jar: jar, w: wire.NewHTTP(wire.WithClient(&http.Client{Transport: rt}), wire.WithJar(jar),
+		wire.WithMaxBodyBytes(MaxResponseBytes))}
+}
+
+// Jar returns the cookie jar, to share it with a websocket dial.
+func (h *HTTP) Jar() http.CookieJar { return h.jar }
+
+// Post sends body with the given content type.
+func (h *HTTP) Post(ctx context.Context, url, contentType string, body []byte) (*Response, error) {
+	return h.do(ctx, &wire.Request{Method: http.MethodPost, URL: url, Body: body, ContentType: contentType})
+}
+
+// Get sends a GET of url.
+func (h *HTTP) Get(ctx context.Context, url string) (*Response, error) {
+	return h.do(ctx, &wire.Request{Method: http.MethodGet, URL: url})
+}
+
+func (h *HTTP) do(ctx context.Context, r *wire.Request) (*Response, error) {
+	start := time.Now()
+	x, err := h.w.Do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Status: x.StatusCode, Header: x.Header, Cookies: x.Cookies, Body: x.Body, Elapsed: time.Since(start)}, nil
+}

@@ -1,0 +1,114 @@
+package conformance
+
+import (
+	"slices"
+	"time"
+)
+
+// Level is how strongly a rule binds a server.
+type Level string
+
+// Levels, strongest first.
+const (
+	// Must is an absolute requirement of the Bayeux 1.0 specification.
+	Must Level = "MUST"
+	// Should is a recommendation of the specification.
+	Should Level = "SHOULD"
+	// May is an optional feature (a profile such as an extension).
+	May Level = "MAY"
+	// Convention is what the main implementations (CometD, Faye) agree on
+	// where the specification is silent; clients rely on it.
+	Convention Level = "convention"
+)
+
+// Levels lists the levels, strongest first.
+var Levels = []Level{Must, Should, May, Convention}
+
+// Status is the outcome of one case.
+type Status string
+
+// Outcomes of a case.
+const (
+	// Pass: the server followed the rule.
+	Pass Status = "pass"
+	// Fail: the server broke a MUST rule.
+	Fail Status = "fail"
+	// Warn: the server broke a rule below MUST (SHOULD, MAY, convention).
+	Warn Status = "warn"
+	// Skip: the case could not run (a transport or profile the server
+	// lacks, or a case left out by the options); Seen says why.
+	Skip Status = "skip"
+)
+
+// Result is the outcome of one case.
+type Result struct {
+	// ID names the case, such as "handshake.version".
+	ID string `json:"id"`
+	// Section is the part of the specification the rule belongs to.
+	Section string `json:"section"`
+	// Level is how strongly the rule binds.
+	Level Level `json:"level"`
+	// Rule states what the server must do.
+	Rule string `json:"rule"`
+	// Source is where the rule is written (a URL a reader can open).
+	Source string `json:"source"`
+	// Status is pass, fail, warn or skip.
+	Status Status `json:"status"`
+	// Seen describes what the server did: on failure the evidence, on a
+	// skip the reason.
+	Seen string `json:"seen"`
+	// Duration is how long the case ran.
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	// URL is the Bayeux endpoint tested.
+	URL string `json:"url"`
+	// Started is when the run began.
+	Started time.Time `json:"started"`
+	// Duration is how long the run took.
+	Duration time.Duration `json:"duration_ns"`
+	// ConnectionTypes are the types the server advertised in its handshake
+	// reply.
+	ConnectionTypes []string `json:"connection_types"`
+	// Results holds one entry per case, in catalogue order.
+	Results []Result `json:"results"`
+}
+
+// Result returns the result of the case with that id.
+func (r *Report) Result(id string) (Result, bool) {
+	for _, res := range r.Results {
+		if res.ID == id {
+			return res, true
+		}
+	}
+	return Result{}, false
+}
+
+// Count returns how many results have the status at the level (an empty
+// level counts every level).
+func (r *Report) Count(level Level, status Status) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Status == status && (level == "" || res.Level == level) {
+			n++
+		}
+	}
+	return n
+}
+
+// With returns the ids of the results with one of the statuses, sorted.
+func (r *Report) With(statuses ...Status) []string {
+	var ids []string
+	for _, res := range r.Results {
+		if slices.Contains(statuses, res.Status) {
+			ids = append(ids, res.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Passed reports whether no MUST case failed.
+func (r *Report) Passed() bool { return r.Count(Must, Fail) == 0 }

@@ -1,0 +1,29 @@
+package callbackpoll_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/internal/closingserver"
+	"github.com/bayeux-go/sdk/transport/callbackpoll"
+)
+
+// A server that closes kept-alive connections right after a response
+// (without "Connection: close", as several Rack servers do), or when the
+// next request arrives: 2,000 back-to-back publishes all succeed, each
+// processed once.
+func TestBackToBackPublishesToClosingServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := closingserver.BackToBack(ctx, 2000, func(c *http.Client) (bayeux.Transport, error) {
+		tr := callbackpoll.New()
+		return tr, tr.Init(bayeux.TransportConfig{HTTPClient: c, Logger: slog.New(slog.DiscardHandler)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,462 @@
+package wire
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// DefaultMaxBodyBytes bounds a response body unless WithMaxBodyBytes says
+// otherwise (16 MiB).
+const DefaultMaxBodyBytes = 16 << 20
+
+// ContentTypeJSON is the Content-Type of a long-polling request.
+const ContentTypeJSON = "application/json;charset=UTF-8"
+
+// Lane is the connection lane of a request.
+type Lane int
+
+const (
+	// LaneOther is the lane of every request but a lone /meta/connect.
+	LaneOther Lane = iota
+	// LaneConnect is the lane of a lone /meta/connect, which the server
+	// may hold: it has a client (and by default a connection pool) of its
+	// own, so that it never delays the requests of the other lane.
+	LaneConnect
+)
+
+// Request is one raw HTTP request.
+type Request struct {
+	// Method is the HTTP method; empty means POST when Body is set, GET
+	// otherwise.
+	Method string
+	// URL is the absolute request URL, query included.
+	URL string
+	// Body is sent as is (nil for none).
+	Body []byte
+	// ContentType, when not empty, is the Content-Type header.
+	ContentType string
+	// Header is added to the request after the HTTP's own headers (see
+	// WithHeader), replacing those of the same name.
+	Header http.Header
+	// Lane selects the client the request is sent with.
+	Lane Lane
+	// Retry allows the RetryPolicy given with WithRetry to re-send the
+	// request after a connection error or a 502, 503 or 504 answer. Set it
+	// only for requests whose re-sending cannot duplicate a message.
+	Retry bool
+}
+
+// Exchange is a server's answer to a Request, as received.
+type Exchange struct {
+	// StatusCode is the HTTP status code, Status the status line's text
+	// after the protocol ("200 OK") and Proto the protocol ("HTTP/1.1").
+	StatusCode int
+	Status     string
+	Proto      string
+	// Header holds the response headers.
+	Header http.Header
+	// Cookies are the cookies the response sets.
+	Cookies []*http.Cookie
+	// Body is the whole response body.
+	Body []byte
+	// URL is the URL that answered (after any redirects).
+	URL *url.URL
+	// Attempts is how many times the request was sent: 1, or more after
+	// retries (see WithRetry and WithReuseRetry).
+	Attempts int
+	// Resent is true when the request was sent again after failing on a
+	// reused connection before any byte of the response (WithReuseRetry).
+	Resent bool
+}
+
+// RetryPolicy re-sends a Request marked Retry after a connection error (no
+// response) or a 502, 503 or 504 answer, while the request's context
+// lasts. The wait starts at WaitMin and doubles up to WaitMax; the
+// Retry-After header of a 503 is honoured within [WaitMin, WaitMax].
+type RetryPolicy struct {
+	// Max is the number of retries (<= 0: none).
+	Max int
+	// WaitMin and WaitMax bound the wait between retries.
+	WaitMin, WaitMax time.Duration
+	// OnRetry, if not nil, is called before each retry with the status
+	// (0 after a connection error) and the error that caused it.
+	OnRetry func(ctx context.Context, status int, err error)
+}
+
+// HTTPOption configures an HTTP.
+type HTTPOption func(*HTTP)
+
+// WithClient sends every request, on both lanes, with c (its transport,
+// redirect policy and timeout, used as given). The HTTP never modifies c.
+func WithClient(c *http.Client) HTTPOption {
+	return func(h *HTTP) { h.clients = [2]*http.Client{c, c} }
+}
+
+// WithClients sends the requests of LaneConnect with connect and the others
+// with other.
+func WithClients(connect, other *http.Client) HTTPOption {
+	return func(h *HTTP) { h.clients[LaneConnect], h.clients[LaneOther] = connect, other }
+}
+
+// WithJar adds the cookies of jar to every request and stores in it the
+// cookies of every 200 answer (not those of error answers, as CometD does,
+// so that a proxy's error page cannot replace a session's cookies).
+func WithJar(jar http.CookieJar) HTTPOption { return func(h *HTTP) { h.jar = jar } }
+
+// WithHeader adds header to every request (copied; the keys must be
+// canonical, see AddHeader).
+func WithHeader(header http.Header) HTTPOption {
+	return func(h *HTTP) {
+		for k, vs := range header {
+			for _, v := range vs {
+				h.header = AddHeader(h.header, k, v)
+			}
+		}
+	}
+}
+
+// WithMaxBodyBytes bounds the response bodies (n <= 0: DefaultMaxBodyBytes).
+func WithMaxBodyBytes(n int64) HTTPOption {
+	return func(h *HTTP) {
+		if n <= 0 {
+			n = DefaultMaxBodyBytes
+		}
+		h.maxBody = n
+	}
+}
+
+// WithRetry sets the retry policy of the requests marked Retry. Without it
+// nothing is retried.
+func WithRetry(p RetryPolicy) HTTPOption { return func(h *HTTP) { h.retry = p } }
+
+// WithReuseRetry makes a request that failed on a reused kept-alive
+// connection before any byte of the response arrived be sent once more, on
+// a fresh connection when the lane's client uses an *http.Transport. The
+// server cannot have answered it; a server that closes an idle connection
+// as a request goes out (without "Connection: close" on its previous
+// answer) has not read it either. Such a failure is the only one after
+// which a request that is not marked Retry is re-sent. Off by default.
+func WithReuseRetry(on bool) HTTPOption { return func(h *HTTP) { h.reuseRetry = on } }
+
+// HTTP sends raw requests to a Bayeux server. Create it with NewHTTP; its
+// methods are safe for concurrent use.
+type HTTP struct {
+	clients    [2]*http.Client // by Lane
+	own        bool            // the clients are private (CloseIdleConnections closes them)
+	jar        http.CookieJar
+	header     http.Header
+	maxBody    int64
+	retry      RetryPolicy
+	reuseRetry bool
+
+	freshMu sync.Mutex
+	fresh   map[*http.Client]*http.Client // clients that never reuse a connection
+}
+
+// NewHTTP returns an HTTP. Without WithClient or WithClients each lane has
+// a private client with its own clone of http.DefaultTransport.
+func NewHTTP(opts ...HTTPOption) *HTTP {
+	h := &HTTP{maxBody: DefaultMaxBodyBytes}
+	for _, o := range opts {
+		if o != nil {
+			o(h)
+		}
+	}
+	for i, c := range h.clients {
+		if c == nil {
+			h.clients[i] = &http.Client{Transport: defaultTransport()}
+			h.own = true
+		}
+	}
+	return h
+}
+
+func defaultTransport() http.RoundTripper {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return http.DefaultTransport
+}
+
+// Client returns the client of lane.
+func (h *HTTP) Client(lane Lane) *http.Client { return h.clients[lane&1] }
+
+// CloseIdleConnections closes the idle connections of the private clients
+// (those NewHTTP made); a client given with WithClient is left alone.
+func (h *HTTP) CloseIdleConnections() {
+	if h.own {
+		for _, c := range h.clients {
+			c.CloseIdleConnections()
+		}
+	}
+	h.freshMu.Lock()
+	for _, c := range h.fresh {
+		c.CloseIdleConnections()
+	}
+	h.freshMu.Unlock()
+}
+
+// Post sends body as a JSON POST (long-polling) on lane.
+func (h *HTTP) Post(ctx context.Context, lane Lane, url string, body []byte) (*Exchange, error) {
+	return h.Do(ctx, &Request{Method: http.MethodPost, URL: url, Body: body, ContentType: ContentTypeJSON, Lane: lane})
+}
+
+// GetJSONP sends message (a JSON payload) in a callback-polling GET to base
+// with the given callback name: base?jsonp=callback&message=... (see
+// CallbackURL).
+func (h *HTTP) GetJSONP(ctx context.Context, lane Lane, base, callback string, message []byte) (*Exchange, error) {
+	u, err := CallbackURL(base, callback, message)
+	if err != nil {
+		return nil, err
+	}
+	return h.Do(ctx, &Request{Method: http.MethodGet, URL: u, Lane: lane})
+}
+
+// Do sends r and returns the answer, whatever its status. The error is
+// non-nil when no answer came (then the Exchange is nil) or when its body
+// could not be read whole (then the Exchange holds the status and headers,
+// and the error matches bayeux.ErrTooLarge for a body over the limit).
+// Errors keep their cause; URLs in them lose their query and user
+// information (a callback-polling query carries the messages).
+func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
+	client := h.clients[r.Lane&1]
+	attempts, resent := 0, false
+	for retries := 0; ; retries++ {
+		attempts++
+		resp, tr, err := h.send(ctx, client, r)
+		if err != nil && h.reuseRetry && !resent && tr.staleConn() && ctx.Err() == nil && !isTimeout(err) {
+			// The server closed a kept-alive connection under the
+			// request: it has not answered it. Once, on a fresh
+			// connection.
+			resent = true
+			attempts++
+			resp, _, err = h.send(ctx, h.freshClient(client), r)
+		}
+		if r.Retry && retries < h.retry.Max && ctx.Err() == nil && retryable(resp, err) {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+				drain(resp.Body)
+			}
+			if h.retry.OnRetry != nil {
+				h.retry.OnRetry(ctx, status, redact(err))
+			}
+			if waitErr := sleep(ctx, backoff(h.retry.WaitMin, h.retry.WaitMax, retries, resp)); waitErr != nil {
+				if err == nil {
+					err = waitErr
+				}
+				return nil, redact(err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, redact(err)
+		}
+		return h.exchange(r, resp, attempts, resent)
+	}
+}
+
+// exchange reads resp into an Exchange and closes its body.
+func (h *HTTP) exchange(r *Request, resp *http.Response, attempts int, resent bool) (*Exchange, error) {
+	defer resp.Body.Close()
+	ex := &Exchange{
+		StatusCode: resp.StatusCode,
+		Status:     resp.Status,
+		Proto:      resp.Proto,
+		Header:     resp.Header,
+		Cookies:    resp.Cookies(),
+		Attempts:   attempts,
+		Resent:     resent,
+	}
+	if resp.Request != nil {
+		ex.URL = resp.Request.URL
+	}
+	if ex.URL == nil {
+		ex.URL, _ = url.Parse(r.URL)
+	}
+	if h.jar != nil && ex.StatusCode == http.StatusOK && len(ex.Cookies) > 0 && ex.URL != nil {
+		h.jar.SetCookies(ex.URL, ex.Cookies)
+	}
+	body, err := ReadBody(resp.Body, resp.ContentLength, h.maxBody)
+	if err != nil {
+		return ex, err
+	}
+	ex.Body = body
+	return ex, nil
+}
+
+// send makes one attempt of r with client, tracing its connection.
+func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http.Response, *connTrace, error) {
+	tr := new(connTrace)
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+		if r.Body != nil {
+			method = http.MethodPost
+		}
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(tr.with(ctx), method, r.URL, body)
+	if err != nil {
+		return nil, tr, err
+	}
+	if req.Body == nil {
+		// net/http re-sends a GET by itself when a reused connection
+		// breaks before the answer, even if the server processed it. A
+		// body it cannot rewind makes the request non-replayable; being
+		// empty, it is not sent (net/http probes it).
+		req.Body = emptyBody{}
+	}
+	if r.ContentType != "" {
+		req.Header["Content-Type"] = []string{r.ContentType}
+	}
+	for k, vs := range h.header {
+		req.Header[k] = vs
+	}
+	for k, vs := range r.Header {
+		req.Header[k] = vs
+	}
+	if h.jar != nil {
+		for _, c := range h.jar.Cookies(req.URL) {
+			req.AddCookie(c)
+		}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, tr, err
+	}
+	return resp, tr, nil
+}
+
+// freshClient returns a client that sends like c but on a new connection
+// that it does not keep: c itself when its transport is not an
+// *http.Transport.
+func (h *HTTP) freshClient(c *http.Client) *http.Client {
+	h.freshMu.Lock()
+	defer h.freshMu.Unlock()
+	if f, ok := h.fresh[c]; ok {
+		return f
+	}
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return c
+	}
+	t = t.Clone()
+	t.DisableKeepAlives = true
+	f := *c
+	f.Transport = t
+	if h.fresh == nil {
+		h.fresh = make(map[*http.Client]*http.Client, 2)
+	}
+	h.fresh[c] = &f
+	return &f
+}
+
+// retryable reports whether an attempt that gave resp or err may be
+// retried: a transient connection error, or a 502, 503 or 504 answer.
+func retryable(resp *http.Response, err error) bool {
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return false
+		}
+		return !isCertError(err)
+	}
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// isTimeout reports whether err is a timeout (the server may be slow, not
+// gone: such a request is never re-sent on a fresh connection).
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+func drain(body io.ReadCloser) {
+	// A little, so that the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 4<<10))
+	body.Close()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// emptyBody is an empty request body without GetBody: see send.
+type emptyBody struct{}
+
+// Read implements io.Reader.
+func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
+
+// Close implements io.Closer.
+func (emptyBody) Close() error { return nil }
+
+// redact removes the query and the user information from the URL of a
+// *url.Error: a callback-polling URL carries the messages (and any
+// credentials in their ext) in its query.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = RedactURL(ue.URL)
+	}
+	return err
+}
+
+// RedactURL returns s without user information, query and fragment, for
+// logs and errors.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	u.ForceQuery = false
+	u.Fragment = ""
+	u.RawFragment = ""
+	return u.String()
+}
+
+// AddHeader adds key: value to h (allocating it if nil) and returns h. The
+// key is canonicalized and every value slice is kept at full capacity, so
+// that a RoundTripper appending to a request's header never writes into
+// memory shared with other requests.
+func AddHeader(h http.Header, key, value string) http.Header {
+	if h == nil {
+		h = make(http.Header)
+	}
+	k := http.CanonicalHeaderKey(key)
+	vs := append(h[k][:len(h[k]):len(h[k])], value)
+	h[k] = vs[:len(vs):len(vs)]
+	return h
+}
