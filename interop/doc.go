@@ -5,8 +5,9 @@
 // remote calls, disconnect), recovery after a server restart, a session
 // expiry and a torn connection, failover between two Faye nodes sharing a
 // Redis server (the faye-redis engine; it needs redis-server, which
-// .ci/run installs), and that Faye's client and the SDK's bayeuxtest
-// server understand each other.
+// .ci/run installs), that Faye's client and the SDK's bayeuxtest server
+// understand each other, and that ext/ack loses nothing across torn
+// responses with cometd-nodejs-server's ack-extension.
 //
 // The tests need node and the pinned npm packages, so plain `go test ./...`
 // skips them. Run them with

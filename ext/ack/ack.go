@@ -1,6 +1,7 @@
 package ack
 
 import (
+	"hash/fnv"
 	"math"
 	"sync"
 
@@ -16,23 +17,53 @@ const noBatch = math.MinInt64
 
 // Extension is the acknowledgement extension. Create it with New; it is
 // safe for concurrent use. One Extension serves one client.
+//
+// Dropping duplicates: a server sends again, at the head of its answer to a
+// /meta/connect acknowledging batch A, every event it sent after batch A.
+// The client has delivered some of those already only when a connect reply
+// reached it without its batch id, or after the next /meta/connect had
+// left (a late reply). The extension notices both, and then drops the
+// events that repeat, in order, events it delivered since the batch before
+// A, comparing a fingerprint of their channel, id and data. The order in
+// which a reply and the events of its response are handled varies with the
+// server (CometD puts events first, Faye after the reply) and the transport
+// (over websocket the reply may be handled after its events), so the
+// extension does not rely on it. Outside those moments nothing is dropped.
 type Extension struct {
 	mu sync.Mutex
 	// enabled is set when the server agreed in the handshake reply.
 	enabled bool
-	// batch is the id of the last batch received (sent as ext.ack).
-	batch int64
-	// Duplicate bookkeeping, counted in events of the session:
-	// delivered is how many events were passed on; sentAck is the ack of
-	// the last /meta/connect sent and start the number of events of the
-	// batches up to it, where the server's answer to that connect
-	// starts; pos is the position of the next event in that answer.
+	// batch is the id of the last batch received (sent as ext.ack) and
+	// prevBatch the one before; sentAck is the ack of the last
+	// /meta/connect sent.
+	batch, prevBatch int64
+	sentAck          int64
+	// sentID is the id of the last /meta/connect sent: a reply with
+	// another id is late.
+	sentID string
+	// delivered counts the events passed on in this session; ring holds
+	// the fingerprints of the last ringSize of them (event i at
+	// ring[i%ringSize]); replyAt[N] is delivered when the reply of batch
+	// N was handled.
 	delivered int64
-	sentAck   int64
-	start     int64
-	pos       int64
-	dropped   int64
+	ring      [ringSize]uint64
+	replyAt   map[int64]int64
+	// armed is set when a resend of delivered events is due: a run of
+	// repeats may start at a delivered event in [lo, armPos] and goes on
+	// at cursor (-1 before the run).
+	armed      bool
+	lo, armPos int64
+	cursor     int64
+	dropped    int64
 }
+
+// ringSize bounds the events remembered for duplicate detection: a copy
+// of an event delivered more than ringSize events earlier is not
+// recognized.
+const ringSize = 1024
+
+// maxMarks bounds the batch ends remembered.
+const maxMarks = 64
 
 // New returns an acknowledgement extension.
 func New() *Extension {
@@ -43,10 +74,10 @@ func New() *Extension {
 
 // reset forgets the session (a new handshake starts a new one).
 func (e *Extension) reset() {
-	e.enabled = false
-	e.batch = noBatch
-	e.delivered, e.start, e.pos = 0, 0, 0
-	e.sentAck = noBatch
+	e.enabled, e.armed = false, false
+	e.batch, e.prevBatch, e.sentAck = noBatch, noBatch, noBatch
+	e.delivered, e.cursor, e.sentID = 0, -1, ""
+	e.replyAt = map[int64]int64{noBatch: 0}
 }
 
 // Name returns "ack" (bayeux.NamedExtension).
@@ -90,12 +121,7 @@ func (e *Extension) Outgoing(m *bayeux.Message) {
 		if !e.enabled {
 			return
 		}
-		if e.batch != e.sentAck {
-			// A new batch is acknowledged: the server's answer starts
-			// after everything delivered so far (responses are whole).
-			e.sentAck, e.start = e.batch, e.delivered
-		}
-		e.pos = e.start
+		e.sentAck, e.sentID = e.batch, m.ID
 		if e.batch != noBatch {
 			m.Ext = extfield.With(m.Ext, "ack", e.batch)
 		}
@@ -111,30 +137,54 @@ func (e *Extension) Incoming(m *bayeux.Message) {
 			return
 		}
 		e.mu.Lock()
-		e.enabled = false
-		switch v := m.Ext["ack"].(type) {
-		case bool:
-			e.enabled = v
-		case map[string]any:
+		e.enabled = extfield.Enabled(m.Ext["ack"])
+		if v, ok := m.Ext["ack"].(map[string]any); ok && e.enabled {
 			// The newer form: {"enabled": true, "batch": N}.
-			e.enabled, _ = v["enabled"].(bool)
-			if n, ok := extfield.Int(v["batch"]); ok && e.enabled {
+			if n, ok := extfield.Int(v["batch"]); ok {
 				e.batch = n
 			}
 		}
 		e.mu.Unlock()
 	case bayeux.MetaConnect:
 		e.mu.Lock()
-		if e.enabled {
-			if n, ok := extfield.Int(m.Ext["ack"]); ok && m.Successful {
-				e.batch = n
-			}
-			// A reply, late or not, means the server's answer to the
-			// last connect sent starts (again) at its start.
-			e.pos = e.start
+		if e.enabled && m.Successful {
+			e.replyLocked(m)
 		}
 		e.mu.Unlock()
 	}
+}
+
+// replyLocked notes a successful connect reply: its batch id, where it
+// came among the delivered events, and whether it shows that the server
+// will send again events already delivered (no batch id, or a batch the
+// last connect sent did not acknowledge).
+func (e *Extension) replyLocked(m *bayeux.Message) {
+	n, ok := extfield.Int(m.Ext["ack"])
+	if !ok {
+		e.armLocked()
+		return
+	}
+	// A late reply answers an earlier connect than the last one sent,
+	// which did not acknowledge its batch: the server sends its events
+	// again.
+	late := m.ID != "" && m.ID != e.sentID && n > e.sentAck
+	e.prevBatch, e.batch = e.batch, n
+	e.replyAt[n] = e.delivered
+	for k := range e.replyAt {
+		if k != noBatch && k <= n-maxMarks {
+			delete(e.replyAt, k)
+		}
+	}
+	if late {
+		e.armLocked()
+	}
+}
+
+// armLocked expects a resend of events delivered since the batch before
+// the last one received.
+func (e *Extension) armLocked() {
+	e.armed, e.cursor, e.armPos = true, -1, e.delivered
+	e.lo = max(e.replyAt[e.prevBatch], e.delivered-ringSize+1, 0)
 }
 
 // Keep reports whether an incoming message is to be delivered: false for a
@@ -146,18 +196,53 @@ func (e *Extension) Keep(m *bayeux.Message) bool {
 	if m.IsMeta() || len(m.Data) == 0 || m.HasSuccessful() {
 		return true
 	}
+	fp := fingerprint(m)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.enabled {
 		return true
 	}
-	e.pos++
-	if e.pos <= e.delivered {
-		e.dropped++
+	if e.armed {
+		if e.repeatLocked(fp) {
+			e.dropped++
+			return false
+		}
+	}
+	e.ring[e.delivered%ringSize] = fp
+	e.delivered++
+	return true
+}
+
+// repeatLocked reports whether fp repeats a delivered event of the
+// expected resend, advancing the run; a new event after a run ends it.
+func (e *Extension) repeatLocked(fp uint64) bool {
+	if e.cursor >= 0 {
+		if e.cursor < e.delivered && e.ring[e.cursor%ringSize] == fp {
+			e.cursor++
+			return true
+		}
+		e.armed, e.cursor = false, -1 // the run is over
 		return false
 	}
-	e.delivered = e.pos
-	return true
+	for p := e.lo; p <= e.armPos && p < e.delivered; p++ {
+		if e.ring[p%ringSize] == fp {
+			e.cursor = p + 1
+			return true
+		}
+	}
+	return false
+}
+
+// fingerprint hashes what identifies a delivered event: its channel, id
+// and data (FNV-1a, 64 bits).
+func fingerprint(m *bayeux.Message) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(m.Channel))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(m.ID))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write(m.Data)
+	return h.Sum64()
 }
 
 // Registered is called when the extension is added to a client.

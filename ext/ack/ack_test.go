@@ -2,6 +2,7 @@ package ack_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -35,7 +36,7 @@ func (n numbered) handler(m bayeux.Message) {
 	n.ch <- i
 }
 
-func transportFor(kind string, srv *bayeuxtest.Server) bayeux.Transport {
+func transportFor(kind string) bayeux.Transport {
 	if kind == bayeux.ConnectionTypeWebSocket {
 		return websocket.New()
 	}
@@ -54,12 +55,13 @@ func runTorn(t *testing.T, kind string, ext *ack.Extension, total int) []int {
 	defer cancel()
 	opts := []bayeux.Option{
 		bayeux.WithHTTPClient(&http.Client{Transport: srv.Client().Transport}),
-		bayeux.WithTransports(transportFor(kind, srv)),
+		bayeux.WithTransports(transportFor(kind)),
 		bayeux.WithBackoff(10*time.Millisecond, 50*time.Millisecond),
 	}
 	if ext != nil {
 		opts = append(opts, bayeux.WithExtensions(ext))
 	}
+
 	c, err := bayeux.NewClient(srv.URL, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -155,8 +157,20 @@ func TestLossWithoutExtension(t *testing.T) {
 
 // TestDuplicatesDropped: a connect reply loses its batch id on the way
 // (its events arrive), so the client acknowledges an older batch and the
-// server sends those events again; the extension delivers them once.
+// server sends those events again; the extension delivers them once,
+// whether the server puts events after the reply (Faye's order) or before
+// it (CometD's), over long-polling and websocket.
 func TestDuplicatesDropped(t *testing.T) {
+	for _, kind := range []string{bayeux.ConnectionTypeLongPolling, bayeux.ConnectionTypeWebSocket} {
+		for _, eventsFirst := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/eventsFirst=%v", kind, eventsFirst), func(t *testing.T) {
+				testDuplicatesDropped(t, kind, eventsFirst)
+			})
+		}
+	}
+}
+
+func testDuplicatesDropped(t *testing.T, kind string, eventsFirst bool) {
 	var strip atomic.Bool
 	lose := bayeuxtest.ExtensionFuncs{Out: func(m *bayeux.Message) {
 		if m.Channel == bayeux.MetaConnect && m.Ext["ack"] != nil && strip.CompareAndSwap(true, false) {
@@ -164,24 +178,12 @@ func TestDuplicatesDropped(t *testing.T) {
 		}
 	}}
 	srv := bayeuxtest.NewServer(bayeuxtest.WithAckExtension(true), bayeuxtest.WithTimeout(time.Minute),
-		bayeuxtest.WithExtension(lose))
+		bayeuxtest.WithExtension(lose), bayeuxtest.WithEventsBeforeReplies(eventsFirst))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ext := ack.New()
-	c, err := bayeux.NewClient(srv.URL, bayeux.WithHTTPClient(srv.Client()),
-		bayeux.WithTransports(longpoll.New()), bayeux.WithExtensions(ext))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Disconnect(ctx) }()
-	got := numbered{ch: make(chan int, 100)}
-	if _, err := c.Subscribe(ctx, channel, got.handler); err != nil {
-		t.Fatal(err)
-	}
+	got := subscribed(ctx, t, srv, kind, ext)
 	held := func() {
 		t.Helper()
 		if err := srv.WaitHeld(ctx, 1); err != nil {
@@ -201,7 +203,7 @@ func TestDuplicatesDropped(t *testing.T) {
 		}
 	}
 	// The next connect acknowledges the batch before: 1..3 come again
-	// with 4, and only 4 is delivered.
+	// (with 4 if it is published by then), and only 4 is delivered.
 	held()
 	if err := srv.Publish(channel, 4); err != nil {
 		t.Fatal(err)
@@ -215,4 +217,62 @@ func TestDuplicatesDropped(t *testing.T) {
 	if !ext.Enabled() {
 		t.Fatal("extension not enabled")
 	}
+}
+
+// TestIdenticalEventsKept: events with the same content are not taken for
+// duplicates when no resend is due.
+func TestIdenticalEventsKept(t *testing.T) {
+	srv := bayeuxtest.NewServer(bayeuxtest.WithAckExtension(true), bayeuxtest.WithTimeout(time.Minute))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ext := ack.New()
+	got := subscribed(ctx, t, srv, bayeux.ConnectionTypeLongPolling, ext)
+	for round := 0; round < 3; round++ {
+		if err := srv.WaitHeld(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if err := srv.Publish(channel, 7); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 3 {
+			select {
+			case n := <-got.ch:
+				if n != 7 {
+					t.Fatalf("got %d", n)
+				}
+			case <-ctx.Done():
+				t.Fatalf("round %d: event %d of 3 missing; %d dropped", round, i+1, ext.Dropped())
+			}
+		}
+	}
+	if ext.Dropped() != 0 {
+		t.Fatalf("dropped %d identical events", ext.Dropped())
+	}
+}
+
+// subscribed connects a client with ext to srv over the kind of transport
+// and subscribes it to channel; the client disconnects when the test ends.
+func subscribed(ctx context.Context, t *testing.T, srv *bayeuxtest.Server, kind string, ext *ack.Extension) numbered {
+	t.Helper()
+	c, err := bayeux.NewClient(srv.URL, bayeux.WithHTTPClient(srv.Client()),
+		bayeux.WithTransports(transportFor(kind)), bayeux.WithExtensions(ext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Disconnect(ctx)
+	})
+	got := numbered{ch: make(chan int, 100)}
+	if _, err := c.Subscribe(ctx, channel, got.handler); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
