@@ -339,9 +339,18 @@ func TestClientRecoversLostSession(t *testing.T) {
 				if srv.HandshakeCount() < 2 {
 					t.Errorf("handshakes = %d", srv.HandshakeCount())
 				}
-				mu.Lock()
-				defer mu.Unlock()
-				if !slices.Contains(states, bayeux.StateRehandshaking) {
+				// State changes reach the listener asynchronously, in order.
+				seen := func() bool {
+					mu.Lock()
+					defer mu.Unlock()
+					return slices.Contains(states, bayeux.StateRehandshaking)
+				}
+				for deadline := time.Now().Add(2 * time.Second); !seen() && time.Now().Before(deadline); {
+					time.Sleep(5 * time.Millisecond)
+				}
+				if !seen() {
+					mu.Lock()
+					defer mu.Unlock()
 					t.Errorf("states %v lack rehandshaking", states)
 				}
 			})
