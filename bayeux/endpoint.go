@@ -106,7 +106,7 @@ func newEndpoint(serverAddress string, o *Options, onPush func([]Message)) (*end
 			for _, done := range ts[:i] {
 				_ = done.Close()
 			}
-			return nil, fmt.Errorf("bayeux: init %s transport: %w", t.Name(), err)
+			return nil, wrapOp("init "+t.Name()+" transport", err)
 		}
 	}
 	e.transports = ts

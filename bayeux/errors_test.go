@@ -301,3 +301,26 @@ func TestSentinelsDistinct(t *testing.T) {
 		}
 	}
 }
+
+// An error wrapping another of the package names the operation and says
+// "bayeux: " once.
+func TestWrappedErrorsSayBayeuxOnce(t *testing.T) {
+	c, err := bayeux.NewClient("http://127.0.0.1:1/bayeux", bayeux.WithTransports(failingInit{}))
+	if c != nil || err == nil {
+		t.Fatal("NewClient with a failing transport succeeded")
+	}
+	if n := strings.Count(err.Error(), "bayeux: "); n != 1 || !errors.Is(err, errInitFailed) {
+		t.Errorf("%q: %d prefixes", err, n)
+	}
+}
+
+var errInitFailed = errors.New("bayeux: cannot init")
+
+type failingInit struct{}
+
+func (failingInit) Name() string                      { return "long-polling" }
+func (failingInit) Init(bayeux.TransportConfig) error { return errInitFailed }
+func (failingInit) Close() error                      { return nil }
+func (failingInit) RoundTrip(context.Context, string, []bayeux.Message) ([]bayeux.Message, error) {
+	return nil, nil
+}

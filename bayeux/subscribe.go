@@ -210,7 +210,7 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 		case sess.lost():
 			c.subs.unsubscribed(ch, nil)
 		default:
-			c.reportError(fmt.Errorf("bayeux: unsubscribe %s: %w", ch, err))
+			c.reportError(wrapOp("unsubscribe "+string(ch), err))
 			delay = true
 		}
 	}
@@ -258,11 +258,11 @@ func (c *Client) applySubscribe(sess *session, req, reply *Message, err error) b
 		}
 		if c.subs.denied(ch, err) {
 			c.log.Warn("bayeux re-subscription denied; retrying", "channel", string(ch), "err", err)
-			c.reportError(fmt.Errorf("bayeux: re-subscribe %s: %w", ch, err))
+			c.reportError(wrapOp("re-subscribe "+string(ch), err))
 		}
 		return false
 	default:
-		c.reportError(fmt.Errorf("bayeux: subscribe %s: %w", ch, err))
+		c.reportError(wrapOp("subscribe "+string(ch), err))
 		return false
 	}
 }

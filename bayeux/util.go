@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -82,3 +83,19 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.n = 0 }
+
+// opError is an operation's failure: its text names the operation and the
+// cause with one "bayeux: " prefix, however deep the wrapping.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	return "bayeux: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "bayeux: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// wrapOp wraps err as the failure of op.
+func wrapOp(op string, err error) error { return &opError{op: op, err: err} }
