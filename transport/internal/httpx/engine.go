@@ -239,6 +239,13 @@ func (e *Engine) send(ctx context.Context, r *wire.Request) ([]byte, error) {
 		return nil, e.fail(0, errors.New("transport used before Init"))
 	}
 	ex, err := h.Do(ctx, r)
+	if ex != nil && ex.Resent {
+		// The request may have reached the server before its connection
+		// broke: say so, since a publish re-sent may be delivered twice.
+		cfg, _, _ := e.config()
+		cfg.Logger.LogAttrs(ctx, slog.LevelDebug, ResentMessage,
+			slog.String("transport", e.set.ConnectionType), slog.String("client", cfg.ClientName))
+	}
 	if ex != nil && ex.StatusCode != http.StatusOK {
 		snippet := ex.Body
 		if len(snippet) > 256 {
@@ -258,6 +265,11 @@ func (e *Engine) send(ctx context.Context, r *wire.Request) ([]byte, error) {
 	}
 	return ex.Body, nil
 }
+
+// ResentMessage is the Debug log message of a request re-sent on a fresh
+// connection after its kept-alive connection broke before any byte of the
+// answer.
+const ResentMessage = "bayeux: request re-sent on a fresh connection after a stale kept-alive connection"
 
 func (e *Engine) fail(status int, err error) error {
 	return &bayeux.TransportError{ConnectionType: e.set.ConnectionType, StatusCode: status, Err: err}
