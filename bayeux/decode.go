@@ -1125,7 +1125,7 @@ func isSpace(c byte) bool { return c <= ' ' && (c == ' ' || c == '\n' || c == '\
 // is the nesting depth of the container holding the value.
 //
 // It is the hot loop of the decoder (it validates every event's data), so
-// strings, keys included, are scanned inline, sixteen bytes at a time.
+// strings, keys included, are scanned inline, eight bytes at a time.
 func (d *decoder) skipValue(depth int) error {
 	b, i := d.b, d.i
 	var st kindStack
@@ -1139,25 +1139,23 @@ func (d *decoder) skipValue(depth int) error {
 		if c == '"' {
 			i++
 			for {
-				if i+16 <= len(b) {
-					mx := swarSpecial(load64(b, i))
-					my := swarSpecial(load64(b, i+8))
-					if mx|my == 0 {
-						i += 16
-						continue
+				// Eight bytes at a time: most strings of an event (keys,
+				// short values) end within the first word, so it pays to
+				// test each word as soon as it is loaded.
+				for i+8 <= len(b) {
+					if m := swarSpecial(load64(b, i)); m != 0 {
+						i += bits.TrailingZeros64(m) >> 3
+						goto special
 					}
-					// Without a branch: n is 8 when mx is 0, then my counts.
-					n := bits.TrailingZeros64(mx) >> 3
-					n += bits.TrailingZeros64(my) >> 3 & -(n >> 3)
-					i += n
-				} else {
-					for i < len(b) && strPlain[b[i]] {
-						i++
-					}
-					if i >= len(b) {
-						return d.eofError()
-					}
+					i += 8
 				}
+				for i < len(b) && strPlain[b[i]] {
+					i++
+				}
+				if i >= len(b) {
+					return d.eofError()
+				}
+			special:
 				if b[i] == '"' {
 					i++
 					break

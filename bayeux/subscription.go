@@ -205,11 +205,8 @@ func (s *Subscription) run() {
 		if batch == nil {
 			return
 		}
-		for i := range batch {
-			if s.stopped.Load() {
-				break
-			}
-			s.call(batch[i])
+		for i := 0; i < len(batch); {
+			i = s.callFrom(batch, i)
 		}
 		if s.stopped.Load() {
 			s.discard()
@@ -227,15 +224,29 @@ func (s *Subscription) discard() {
 	s.mu.Unlock()
 }
 
-func (s *Subscription) call(m Message) {
+// callFrom hands batch[i:] to the handler, one message at a time, and
+// returns how far it got: len(batch) when done or stopped, or the index
+// after a message whose handler panicked (the panic is reported and
+// delivery goes on with the next message). One deferred recover covers
+// the whole batch, and the handler gets its copy straight from the queue:
+// a message costs no allocation here.
+func (s *Subscription) callFrom(batch []Message, i int) (next int) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.c.reportError(&HandlerPanicError{Subscription: s.channel, Value: r})
+			next = i + 1
 		}
 	}()
-	s.delivered.Add(1)
-	s.handler(m)
-	s.handled(&m)
+	for ; i < len(batch); i++ {
+		if s.stopped.Load() {
+			return len(batch)
+		}
+		m := &batch[i]
+		s.delivered.Add(1)
+		s.handler(*m)
+		s.handled(m)
+	}
+	return i
 }
 
 // handled calls the DeliveredExtension hooks for m.
