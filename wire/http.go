@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -155,6 +156,10 @@ type HTTP struct {
 	retry      RetryPolicy
 	reuseRetry bool
 
+	// lastBody is, by lane, the size of the last body of unknown length
+	// read: the size hint for the next one (see ReadBodySized).
+	lastBody [2]atomic.Int64
+
 	freshMu sync.Mutex
 	fresh   map[*http.Client]*http.Client // clients that never reuse a connection
 }
@@ -283,9 +288,12 @@ func (h *HTTP) exchange(r *Request, resp *http.Response, attempts int, resent bo
 	if h.jar != nil && ex.StatusCode == http.StatusOK && len(ex.Cookies) > 0 && ex.URL != nil {
 		h.jar.SetCookies(ex.URL, ex.Cookies)
 	}
-	body, err := ReadBody(resp.Body, resp.ContentLength, h.maxBody)
+	body, err := ReadBodySized(resp.Body, resp.ContentLength, h.maxBody, int(h.lastBody[r.Lane&1].Load()))
 	if err != nil {
 		return ex, err
+	}
+	if resp.ContentLength < 0 {
+		h.lastBody[r.Lane&1].Store(int64(len(body)))
 	}
 	ex.Body = body
 	return ex, nil
