@@ -263,9 +263,18 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 		if err != nil {
 			return nil, redact(err)
 		}
-		return h.exchange(r, resp, attempts, resent)
+		ex, err := h.exchange(r, resp, attempts, resent)
+		if err == nil && tr != nil && !resent {
+			tr.recycle()
+		}
+		return ex, err
 	}
 }
+
+// contentTypeJSON is the Content-Type header value of a long-polling
+// request, shared by every request (its length is its capacity, so an
+// append copies it).
+var contentTypeJSON = []string{ContentTypeJSON}
 
 // exchange reads resp into an Exchange and closes its body.
 func (h *HTTP) exchange(r *Request, resp *http.Response, attempts int, resent bool) (*Exchange, error) {
@@ -301,7 +310,7 @@ func (h *HTTP) exchange(r *Request, resp *http.Response, attempts int, resent bo
 
 // send makes one attempt of r with client, tracing its connection.
 func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http.Response, *connTrace, error) {
-	tr := new(connTrace)
+	tr := newConnTrace()
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
@@ -324,7 +333,11 @@ func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http
 		// empty, it is not sent (net/http probes it).
 		req.Body = emptyBody{}
 	}
-	if r.ContentType != "" {
+	switch r.ContentType {
+	case "":
+	case ContentTypeJSON:
+		req.Header["Content-Type"] = contentTypeJSON
+	default:
 		req.Header["Content-Type"] = []string{r.ContentType}
 	}
 	for k, vs := range h.header {
