@@ -149,7 +149,15 @@ func (d *decoder) messageArray() ([]Message, error) {
 		if len(s) == MaxMessagesPerPayload {
 			return nil, &DecodeError{Reason: "payload holds more than " + strconv.Itoa(MaxMessagesPerPayload) + " messages", tooLarge: true}
 		}
-		s = append(s, Message{})
+		if len(s) < cap(s) {
+			// The spare capacity is zeroed memory that nothing wrote yet
+			// (a failed message returns the error, not s): appending a
+			// zero Message would write its 232 bytes again, with write
+			// barriers while the GC runs.
+			s = s[:len(s)+1]
+		} else {
+			s = append(s, Message{})
+		}
 		if err := d.message(&s[len(s)-1], 2); err != nil {
 			return nil, err
 		}

@@ -149,7 +149,7 @@ func header(m *Message) Message {
 
 // take removes and returns every queued message, or nil (and the delivery
 // goroutine ends) when there is none. The slice is valid until the next
-// take.
+// take, and the caller clears it before then.
 func (s *Subscription) take() []Message {
 	s.mu.Lock()
 	out := s.buf[s.head:]
@@ -161,8 +161,7 @@ func (s *Subscription) take() []Message {
 		return nil
 	}
 	// Swap buffers: the returned one is reused after the caller is done
-	// with it (at the next take).
-	clear(s.spare)
+	// with it (at the next take); run clears it first, outside the lock.
 	s.buf, s.spare = s.spare[:0], s.buf
 	s.head = 0
 	s.drainedLocked()
@@ -208,6 +207,9 @@ func (s *Subscription) run() {
 		for i := 0; i < len(batch); {
 			i = s.callFrom(batch, i)
 		}
+		// Drop the delivered messages (their bodies) before the buffer is
+		// reused; enqueue appends only to the other one.
+		clear(batch)
 		if s.stopped.Load() {
 			s.discard()
 			return
