@@ -121,6 +121,9 @@ type decoder struct {
 	// events of one channel share a single string.
 	chans [8]Channel
 	nchan int
+	// plainChan is the last channel decoded from a string without escapes
+	// (see channel).
+	plainChan Channel
 }
 
 // messageArray decodes the array at d.b[d.i] (d.b is trimmed, so the
@@ -149,7 +152,15 @@ func (d *decoder) messageArray() ([]Message, error) {
 		if len(s) == MaxMessagesPerPayload {
 			return nil, &DecodeError{Reason: "payload holds more than " + strconv.Itoa(MaxMessagesPerPayload) + " messages", tooLarge: true}
 		}
-		s = append(s, Message{})
+		if len(s) < cap(s) {
+			// The spare capacity is zeroed memory that nothing wrote yet
+			// (a failed message returns the error, not s): appending a
+			// zero Message would write its 232 bytes again, with write
+			// barriers while the GC runs.
+			s = s[:len(s)+1]
+		} else {
+			s = append(s, Message{})
+		}
 		if err := d.message(&s[len(s)-1], 2); err != nil {
 			return nil, err
 		}
@@ -296,11 +307,15 @@ func (d *decoder) message(m *Message, depth int) error {
 		return &DecodeError{Reason: "message has no channel", Input: snippet(d.b, d.i-2)}
 	}
 	for {
-		key, err := d.key(kbuf[:0])
+		f, ok, err := d.fastKey()
+		if !ok && err == nil {
+			var key []byte
+			key, err = d.key(kbuf[:0])
+			f = lookupMsgField(key)
+		}
 		if err != nil {
 			return err
 		}
-		f := lookupMsgField(key)
 		c := d.b[d.i] // key ensures a value follows
 		switch f {
 		case fChannel:
@@ -485,19 +500,52 @@ func (d *decoder) key(buf []byte) ([]byte, error) {
 	if !verbatim {
 		key = unquote(buf, key)
 	}
+	return key, d.colon()
+}
+
+// colon consumes the ':' after an object key, with the white space around
+// it, and checks that a value follows.
+func (d *decoder) colon() error {
 	d.ws()
 	if d.i >= len(d.b) {
-		return nil, d.eofError()
+		return d.eofError()
 	}
 	if d.b[d.i] != ':' {
-		return nil, d.syntaxError("after an object key")
+		return d.syntaxError("after an object key")
 	}
 	d.i++
 	d.ws()
 	if d.i >= len(d.b) {
-		return nil, d.eofError()
+		return d.eofError()
 	}
-	return key, nil
+	return nil
+}
+
+// The keys of every event, as little-endian words: `"channel` (then '"')
+// and `"data"` (six bytes).
+const (
+	wordChannelKey = uint64('"') | uint64('c')<<8 | uint64('h')<<16 | uint64('a')<<24 |
+		uint64('n')<<32 | uint64('n')<<40 | uint64('e')<<48 | uint64('l')<<56
+	wordDataKey = uint64('"') | uint64('d')<<8 | uint64('a')<<16 | uint64('t')<<24 |
+		uint64('a')<<32 | uint64('"')<<40
+)
+
+// fastKey recognizes the keys "channel" and "data", written plainly, at
+// d.b[d.i] with one comparison each, and consumes them and the ':' after
+// them as key does. ok is false (and nothing consumed) for any other key.
+func (d *decoder) fastKey() (f msgField, ok bool, err error) {
+	if d.i+9 > len(d.b) {
+		return fUnknown, false, nil
+	}
+	switch x := load64(d.b, d.i); {
+	case x == wordChannelKey && d.b[d.i+8] == '"':
+		f, d.i = fChannel, d.i+9
+	case x&(1<<48-1) == wordDataKey:
+		f, d.i = fData, d.i+6
+	default:
+		return fUnknown, false, nil
+	}
+	return f, true, d.colon()
 }
 
 // stringField decodes a string-or-null field; null leaves *dst unchanged,
@@ -533,11 +581,31 @@ func (d *decoder) str() (string, error) {
 // without allocation for a channel already seen in this payload or a
 // /meta/ channel.
 func (d *decoder) channel() (Channel, error) {
+	// Most events of a payload are on the channel of the one before: a
+	// string whose bytes are those of that channel, which was written
+	// plainly (no escape, no control character, valid UTF-8), is that
+	// channel and needs no scan.
+	if c := d.plainChan; c != "" {
+		j := d.i + 1
+		if e := j + len(c); e < len(d.b) && d.b[e] == '"' && string(d.b[j:e]) == string(c) {
+			d.i = e + 1
+			return c, nil
+		}
+	}
 	start, end, verbatim, err := d.scanString()
 	if err != nil {
 		return "", err
 	}
-	s := d.b[start:end]
+	c, err := d.internChannel(d.b[start:end], verbatim)
+	if err == nil && verbatim {
+		d.plainChan = c
+	}
+	return c, err
+}
+
+// internChannel returns the channel named by the content s of a JSON
+// string (verbatim: s is its value).
+func (d *decoder) internChannel(s []byte, verbatim bool) (Channel, error) {
 	var buf [64]byte
 	if !verbatim {
 		s = unquote(buf[:0], s)
@@ -1125,7 +1193,7 @@ func isSpace(c byte) bool { return c <= ' ' && (c == ' ' || c == '\n' || c == '\
 // is the nesting depth of the container holding the value.
 //
 // It is the hot loop of the decoder (it validates every event's data), so
-// strings, keys included, are scanned inline, sixteen bytes at a time.
+// strings, keys included, are scanned inline, eight bytes at a time.
 func (d *decoder) skipValue(depth int) error {
 	b, i := d.b, d.i
 	var st kindStack
@@ -1139,25 +1207,23 @@ func (d *decoder) skipValue(depth int) error {
 		if c == '"' {
 			i++
 			for {
-				if i+16 <= len(b) {
-					mx := swarSpecial(load64(b, i))
-					my := swarSpecial(load64(b, i+8))
-					if mx|my == 0 {
-						i += 16
-						continue
+				// Eight bytes at a time: most strings of an event (keys,
+				// short values) end within the first word, so it pays to
+				// test each word as soon as it is loaded.
+				for i+8 <= len(b) {
+					if m := swarSpecial(load64(b, i)); m != 0 {
+						i += bits.TrailingZeros64(m) >> 3
+						goto special
 					}
-					// Without a branch: n is 8 when mx is 0, then my counts.
-					n := bits.TrailingZeros64(mx) >> 3
-					n += bits.TrailingZeros64(my) >> 3 & -(n >> 3)
-					i += n
-				} else {
-					for i < len(b) && strPlain[b[i]] {
-						i++
-					}
-					if i >= len(b) {
-						return d.eofError()
-					}
+					i += 8
 				}
+				for i < len(b) && strPlain[b[i]] {
+					i++
+				}
+				if i >= len(b) {
+					return d.eofError()
+				}
+			special:
 				if b[i] == '"' {
 					i++
 					break

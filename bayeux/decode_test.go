@@ -453,3 +453,32 @@ func TestMessageUnmarshalJSON(t *testing.T) {
 		t.Fatalf("UnmarshalJSON: %+v, %v", m, err)
 	}
 }
+
+// The fast paths for the keys "channel" and "data" and for a channel equal
+// to the last plain one give encoding/json's results, whatever follows
+// or precedes them.
+func TestDecodeFastKeysAndChannels(t *testing.T) {
+	bodies := []string{
+		`[{"channel":"/a","data":1},{"channel":"/a","data":2},{"channel":"\/a","data":3},{"channel":"/ab","data":4},{"channel":"/a","data":5}]`,
+		`[{"channel":"/a\u00e9","data":1},{"channel":"/aé","data":2},{"channel":"/aé"}]`,
+		`[{"channel":"/a"},{"channel":"/a`,
+		`[{"channel":"/a"},{"channel":"/a"`,
+		`[{"channel":"/a"},{"channel":"/a}]`,
+		`[{"channel" : "/a", "data" :{"x":1}},{"channel":"/a","datum":1,"data":2,"Data":3}]`,
+		`[{"channel":"/a","data":1,"channel":"/b"},{"channel":"/b","CHANNEL":"/a"}]`,
+		`[{"channel":"/a","data"`,
+		`[{"channel":"/a","data":`,
+		`[{"channel":"/a","data"}]`,
+		`[{"data":{"channel":"/x"},"channel":"/y"}]`,
+		`{"channel":"/a","data":null}`,
+		`[{"channe":"/a"}]`,
+		`[{"channel\u0022:"/a"}]`,
+	}
+	for _, body := range bodies {
+		got, err := decodeMessages([]byte(body))
+		want, werr := decodeMessagesStd([]byte(body))
+		if (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got  %+v, %v\n want %+v, %v", body, got, err, want, werr)
+		}
+	}
+}

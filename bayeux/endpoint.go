@@ -42,6 +42,43 @@ type endpoint struct {
 	ownTransport *http.Transport
 }
 
+// sharedTransport is the connection pool of the clients made with
+// WithSharedTransport.
+var sharedTransport = sync.OnceValue(func() *http.Transport {
+	t := &http.Transport{}
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
+	}
+	// The pool is shared by any number of sessions, each holding a
+	// /meta/connect: keep as many idle connections as were in use, so that
+	// the replies of many sessions arriving together do not close
+	// connections only for the next /meta/connect to dial them again. Idle
+	// connections still close after IdleConnTimeout.
+	t.MaxIdleConns = 0
+	t.MaxIdleConnsPerHost = 1 << 16
+	return t
+})
+
+// SharedTransport returns the connection pool shared by the clients made
+// with WithSharedTransport, for instance to close its idle connections
+// once every such client is disconnected. Do not modify it.
+func SharedTransport() *http.Transport { return sharedTransport() }
+
+// WithSharedTransport makes the client send its HTTP requests through one
+// connection pool shared by every client of the process made with this
+// option (SharedTransport, a clone of http.DefaultTransport), instead of a
+// pool of its own. Cookies are not shared: each client keeps its own jar
+// (unless WithHTTPClient gives a client with a Jar). A process holding
+// many sessions to one server saves a connection, two goroutines and
+// their buffers per idle long-polling session: the requests other than
+// the held /meta/connect go over whichever pooled connection is idle.
+// Disconnect does not close the shared pool's idle connections (other
+// clients may use them); they close after 90 seconds idle, or with
+// SharedTransport().CloseIdleConnections(). It replaces WithHTTPTransport.
+func WithSharedTransport() Option {
+	return func(o *Options) { o.Transport = sharedTransport() }
+}
+
 type registeredExt struct {
 	name string
 	ext  MessageExtender

@@ -149,7 +149,7 @@ func header(m *Message) Message {
 
 // take removes and returns every queued message, or nil (and the delivery
 // goroutine ends) when there is none. The slice is valid until the next
-// take.
+// take, and the caller clears it before then.
 func (s *Subscription) take() []Message {
 	s.mu.Lock()
 	out := s.buf[s.head:]
@@ -161,8 +161,7 @@ func (s *Subscription) take() []Message {
 		return nil
 	}
 	// Swap buffers: the returned one is reused after the caller is done
-	// with it (at the next take).
-	clear(s.spare)
+	// with it (at the next take); run clears it first, outside the lock.
 	s.buf, s.spare = s.spare[:0], s.buf
 	s.head = 0
 	s.drainedLocked()
@@ -205,12 +204,12 @@ func (s *Subscription) run() {
 		if batch == nil {
 			return
 		}
-		for i := range batch {
-			if s.stopped.Load() {
-				break
-			}
-			s.call(batch[i])
+		for i := 0; i < len(batch); {
+			i = s.callFrom(batch, i)
 		}
+		// Drop the delivered messages (their bodies) before the buffer is
+		// reused; enqueue appends only to the other one.
+		clear(batch)
 		if s.stopped.Load() {
 			s.discard()
 			return
@@ -227,15 +226,29 @@ func (s *Subscription) discard() {
 	s.mu.Unlock()
 }
 
-func (s *Subscription) call(m Message) {
+// callFrom hands batch[i:] to the handler, one message at a time, and
+// returns how far it got: len(batch) when done or stopped, or the index
+// after a message whose handler panicked (the panic is reported and
+// delivery goes on with the next message). One deferred recover covers
+// the whole batch, and the handler gets its copy straight from the queue:
+// a message costs no allocation here.
+func (s *Subscription) callFrom(batch []Message, i int) (next int) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.c.reportError(&HandlerPanicError{Subscription: s.channel, Value: r})
+			next = i + 1
 		}
 	}()
-	s.delivered.Add(1)
-	s.handler(m)
-	s.handled(&m)
+	for ; i < len(batch); i++ {
+		if s.stopped.Load() {
+			return len(batch)
+		}
+		m := &batch[i]
+		s.delivered.Add(1)
+		s.handler(*m)
+		s.handled(m)
+	}
+	return i
 }
 
 // handled calls the DeliveredExtension hooks for m.

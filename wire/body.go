@@ -19,6 +19,21 @@ var errShortBody = errors.New("response body shorter than its Content-Length")
 // bytes is read. The returned slice is owned by the caller (decoded
 // messages alias it).
 func ReadBody(r io.Reader, contentLength, max int64) ([]byte, error) {
+	return ReadBodySized(r, contentLength, max, 0)
+}
+
+// minBodyBuffer is the first buffer for a body of unknown length when
+// there is no size hint.
+const minBodyBuffer = 16 << 10
+
+// ReadBodySized is ReadBody with a hint for a body of unknown length (a
+// chunked reply): the size of the last similar body, or 0 for none. The
+// buffer starts a little above the hint, so that a body of about the same
+// size is read into one allocation without growing and copying (a stream
+// of replies of 500 events would otherwise grow from 16 KiB by doubling,
+// allocating and copying twice the body). A larger body still grows
+// geometrically from there.
+func ReadBodySized(r io.Reader, contentLength, max int64, hint int) ([]byte, error) {
 	if contentLength > max {
 		return nil, tooLarge(max, "Content-Length "+strconv.FormatInt(contentLength, 10))
 	}
@@ -32,7 +47,12 @@ func ReadBody(r io.Reader, contentLength, max int64) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	size := int64(16 << 10)
+	size := int64(minBodyBuffer)
+	if h := int64(hint); h > 0 {
+		// Room for the end of the body to be seen without growing: the
+		// read that reports io.EOF needs spare capacity.
+		size = h + h/8 + 512
+	}
 	if size > max+1 {
 		size = max + 1
 	}

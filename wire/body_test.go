@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -38,21 +39,59 @@ func TestReadBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ReadBody(tt.r, tt.cl, tt.max)
-			switch {
-			case tt.tooBig:
-				if !errors.Is(err, bayeux.ErrTooLarge) {
-					t.Fatalf("err = %v, want ErrTooLarge", err)
-				}
-			case tt.err:
-				if err == nil || errors.Is(err, bayeux.ErrTooLarge) {
-					t.Fatalf("err = %v, want a read error", err)
-				}
-			default:
-				if err != nil || !bytes.Equal(got, tt.want) {
-					t.Fatalf("ReadBody = %d bytes, %v", len(got), err)
-				}
-			}
+			checkReadBody(t, tt.want, tt.tooBig, tt.err, got, err)
 		})
+	}
+}
+
+// A size hint (the last body's size) changes how the buffer grows, never
+// what is read.
+func TestReadBodySized(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 5000) // 50,000 bytes
+	n := len(data)
+	for _, hint := range []int{0, 1, 100, n - 1, n, n + 1, 2 * n, 10 * n} {
+		for _, max := range []int64{int64(n) - 1, int64(n), 1 << 20} {
+			for _, one := range []bool{false, true} {
+				t.Run(fmt.Sprintf("hint=%d/max=%d/onebyte=%v", hint, max, one), func(t *testing.T) {
+					var r io.Reader = bytes.NewReader(data)
+					if one {
+						r = iotest.OneByteReader(r)
+					}
+					cr := &countingReader{r: r}
+					got, err := ReadBodySized(cr, -1, max, hint)
+					checkReadBody(t, data, int64(n) > max, false, got, err)
+					if cr.n > int(max)+1 {
+						t.Fatalf("read %d bytes for a limit of %d", cr.n, max)
+					}
+				})
+			}
+		}
+	}
+	// With a hint of the body's size, one allocation and no copy.
+	if allocs := testing.AllocsPerRun(10, func() {
+		if _, err := ReadBodySized(bytes.NewReader(data), -1, 1<<20, n); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs > 2 { // the buffer, and the bytes.Reader
+		t.Fatalf("%v allocations with an exact hint", allocs)
+	}
+}
+
+func checkReadBody(t *testing.T, want []byte, tooBig, isErr bool, got []byte, err error) {
+	t.Helper()
+	switch {
+	case tooBig:
+		if !errors.Is(err, bayeux.ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
+	case isErr:
+		if err == nil || errors.Is(err, bayeux.ErrTooLarge) {
+			t.Fatalf("err = %v, want a read error", err)
+		}
+	default:
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("ReadBody = %d bytes, %v", len(got), err)
+		}
 	}
 }
 
@@ -94,7 +133,7 @@ func FuzzReadBody(f *testing.F) {
 		if chunk%2 == 1 {
 			r = iotest.OneByteReader(r)
 		}
-		got, err := ReadBody(r, cl, max)
+		got, err := ReadBodySized(r, cl, max, int(chunk)*97)
 		size := int64(len(data))
 		if cl >= 0 {
 			size = cl

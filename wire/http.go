@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -163,6 +164,10 @@ type HTTP struct {
 	retry      RetryPolicy
 	reuseRetry bool
 
+	// lastBody is, by lane, the size of the last body of unknown length
+	// read: the size hint for the next one (see ReadBodySized).
+	lastBody [2]atomic.Int64
+
 	freshMu sync.Mutex
 	fresh   map[*http.Client]*http.Client // clients that never reuse a connection
 }
@@ -266,9 +271,18 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 		if err != nil {
 			return nil, redact(err)
 		}
-		return h.exchange(r, resp, attempts, resent)
+		ex, err := h.exchange(r, resp, attempts, resent)
+		if err == nil && tr != nil && !resent {
+			tr.recycle()
+		}
+		return ex, err
 	}
 }
+
+// contentTypeJSON is the Content-Type header value of a long-polling
+// request, shared by every request (its length is its capacity, so an
+// append copies it).
+var contentTypeJSON = []string{ContentTypeJSON}
 
 // exchange reads resp into an Exchange and closes its body.
 func (h *HTTP) exchange(r *Request, resp *http.Response, attempts int, resent bool) (*Exchange, error) {
@@ -291,9 +305,12 @@ func (h *HTTP) exchange(r *Request, resp *http.Response, attempts int, resent bo
 	if h.jar != nil && ex.StatusCode == http.StatusOK && len(ex.Cookies) > 0 && ex.URL != nil {
 		h.jar.SetCookies(ex.URL, ex.Cookies)
 	}
-	body, err := ReadBody(resp.Body, resp.ContentLength, h.maxBody)
+	body, err := ReadBodySized(resp.Body, resp.ContentLength, h.maxBody, int(h.lastBody[r.Lane&1].Load()))
 	if err != nil {
 		return ex, err
+	}
+	if resp.ContentLength < 0 {
+		h.lastBody[r.Lane&1].Store(int64(len(body)))
 	}
 	ex.Body = body
 	return ex, nil
@@ -301,7 +318,7 @@ func (h *HTTP) exchange(r *Request, resp *http.Response, attempts int, resent bo
 
 // send makes one attempt of r with client, tracing its connection.
 func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http.Response, *connTrace, error) {
-	tr := new(connTrace)
+	tr := newConnTrace()
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
@@ -324,7 +341,11 @@ func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http
 		// empty, it is not sent (net/http probes it).
 		req.Body = emptyBody{}
 	}
-	if r.ContentType != "" {
+	switch r.ContentType {
+	case "":
+	case ContentTypeJSON:
+		req.Header["Content-Type"] = contentTypeJSON
+	default:
 		req.Header["Content-Type"] = []string{r.ContentType}
 	}
 	for k, vs := range h.header {

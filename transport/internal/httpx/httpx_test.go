@@ -121,3 +121,57 @@ func TestRetryable(t *testing.T) {
 		t.Error("IsLoneConnect")
 	}
 }
+
+// Close cancels, with bayeux.ErrClosed as the cause, the context of a
+// batch holding a lane and the wait of a batch queued behind it; release
+// frees the lane once, however often it is called; Acquire after Close
+// fails at once.
+func TestEngineCloseCancelsLeases(t *testing.T) {
+	e := NewEngine(DefaultSettings("long-polling"))
+	if err := e.Init(bayeux.TransportConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	batch := []bayeux.Message{{Channel: "/a"}}
+	ctx := context.Background()
+	rctx, release, err := e.Acquire(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	release() // a second call must not unlock the lane again
+	rctx2, release2, err := e.Acquire(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rctx.Err() == nil {
+		t.Fatal("a released lease's context is still live")
+	}
+	waited := make(chan error, 1)
+	go func() {
+		_, _, err := e.Acquire(ctx, batch)
+		waited <- err
+	}()
+	for e.Waiting() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-rctx2.Done()
+	if cause := context.Cause(rctx2); !errors.Is(cause, bayeux.ErrClosed) {
+		t.Fatalf("cause %v, want ErrClosed", cause)
+	}
+	if err := <-waited; !errors.Is(err, bayeux.ErrClosed) {
+		t.Fatalf("queued Acquire: %v, want ErrClosed", err)
+	}
+	release2()
+	if _, _, err := e.Acquire(ctx, batch); !errors.Is(err, bayeux.ErrClosed) {
+		t.Fatalf("Acquire after Close: %v", err)
+	}
+	e.leaseMu.Lock()
+	n := len(e.leases)
+	e.leaseMu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d leases left", n)
+	}
+}
