@@ -291,6 +291,8 @@ func ExampleWithTransportStrategy() {
 		}
 		fmt.Println("websockets open at the handshake:", <-socketsAtHandshake, "then using", c.TransportName())
 		c.Disconnect(ctx)
+		// The server sees the socket close a moment later.
+		_ = srv.WaitFor(ctx, func(s *bayeuxtest.Server) bool { return s.WebSockets() == 0 })
 	}
 	// Output:
 	// websockets open at the handshake: 0 then using websocket
