@@ -3,6 +3,7 @@ package bayeux_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -443,5 +444,25 @@ func TestSessionSubscribeDuringUnsubscribe(t *testing.T) {
 	}
 	if !f.subscribed("c1", "/a") || sub.State() != bayeux.SubscriptionSubscribed {
 		t.Fatalf("server has /a: %v; state %v", f.subscribed("c1", "/a"), sub.State())
+	}
+}
+
+// A second Subscribe to a channel whose first subscription was just
+// confirmed, while its reconciler has not yet finished, is confirmed too.
+func TestSessionSecondSubscribeWhileReconcilerFinishes(t *testing.T) {
+	leakCheck(t)
+	f := newScripted(t)
+	c := newScriptedClient(t, f)
+	for i := 0; i < 200; i++ {
+		ch := bayeux.Channel(fmt.Sprintf("/s/%d", i))
+		if _, err := c.Subscribe(ctxT(t), ch, func(bayeux.Message) {}); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := c.Subscribe(ctx, ch, func(bayeux.Message) {})
+		cancel()
+		if err != nil {
+			t.Fatalf("second Subscribe to %s: %v", ch, err)
+		}
 	}
 }

@@ -422,8 +422,24 @@ func (r *subRegistry) next(ch Channel, gen uint64) (op Channel, done bool) {
 	case e.want == 0 && e.confirmed != 0 && e.confirmed == gen:
 		return MetaUnsubscribe, false
 	}
+	r.settleLocked(ch, e, gen)
 	r.finishLocked(ch, e, nil)
 	return "", true
+}
+
+// settleLocked confirms the subscriptions to ch that joined while the
+// channel was busy, once the server holds it in the session of generation
+// gen.
+func (r *subRegistry) settleLocked(ch Channel, e *chanEntry, gen uint64) {
+	if gen == 0 || e.confirmed != gen {
+		return
+	}
+	r.serverSubsLocked(ch, func(s *Subscription) {
+		if s.state == SubscriptionSubscribing {
+			close(s.settled)
+		}
+		s.state, s.err = SubscriptionSubscribed, nil
+	})
 }
 
 // release ends the claim of the session loop on ch when nothing is left
@@ -438,6 +454,7 @@ func (r *subRegistry) release(ch Channel, gen uint64) bool {
 	if (e.want > 0 && e.confirmed != gen) || (e.want == 0 && e.confirmed != 0 && e.confirmed == gen) {
 		return false
 	}
+	r.settleLocked(ch, e, gen)
 	r.finishLocked(ch, e, nil)
 	return true
 }
@@ -481,12 +498,7 @@ func (r *subRegistry) confirm(ch Channel, gen uint64) {
 		return
 	}
 	e.confirmed = gen
-	r.serverSubsLocked(ch, func(s *Subscription) {
-		if s.state == SubscriptionSubscribing {
-			close(s.settled)
-		}
-		s.state, s.err = SubscriptionSubscribed, nil
-	})
+	r.settleLocked(ch, e, gen)
 }
 
 // denied records a denial of ch: subscriptions waiting for their first
