@@ -66,6 +66,9 @@ type Client struct {
 	// backpressure); drained is signalled when one drains.
 	over    atomic.Int32
 	drained chan struct{}
+	// received counts the events received, for the loop's pacing of
+	// empty connects.
+	received atomic.Uint64
 	// shutdownStarted makes shutdown run once.
 	shutdownStarted atomic.Bool
 }

@@ -11,13 +11,6 @@ import (
 // received on the way is processed by receive: events are dispatched,
 // replies routed to their waiters.
 func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call bool) ([]Message, []bool, error) {
-	replies, found, _, err := c.exchangeN(ctx, t, msgs, call)
-	return replies, found, err
-}
-
-// exchangeN is exchange that also returns how many messages the response
-// held.
-func (c *Client) exchangeN(ctx context.Context, t Transport, msgs []Message, call bool) ([]Message, []bool, int, error) {
 	ws := make([]*waiter, len(msgs))
 	for i := range msgs {
 		if msgs[i].ID != "" {
@@ -42,7 +35,7 @@ func (c *Client) exchangeN(ctx context.Context, t Transport, msgs []Message, cal
 			// was lost): say so rather than "context canceled".
 			err = fmt.Errorf("%w (%w)", err, cause)
 		}
-		return nil, nil, len(res), err
+		return nil, nil, err
 	}
 	replies := make([]Message, len(msgs))
 	found := make([]bool, len(msgs))
@@ -56,7 +49,7 @@ func (c *Client) exchangeN(ctx context.Context, t Transport, msgs []Message, cal
 		default:
 		}
 	}
-	return replies, found, len(res), nil
+	return replies, found, nil
 }
 
 // receive processes messages from the server, in order: incoming
@@ -85,6 +78,7 @@ func (c *Client) receive(msgs []Message) {
 			stray++
 			strayChannel = m.Channel
 		case len(m.Data) > 0:
+			c.received.Add(1)
 			if h := c.wire.hooks.Load(); len(h.filters) == 0 || h.keep(m) {
 				c.subs.dispatch(c, m)
 			}

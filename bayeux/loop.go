@@ -292,7 +292,8 @@ func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *tra
 	cctx, cancel := context.WithTimeout(sess.ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	replies, found, n, err := c.exchangeN(cctx, t, []Message{msg}, false)
+	before := c.received.Load()
+	replies, found, err := c.exchange(cctx, t, []Message{msg}, false)
 	elapsed := time.Since(start)
 	if sess.lost() && ctx.Err() == nil {
 		return loopEvent{outcome: sessionLost, err: context.Cause(sess.ctx)}
@@ -338,7 +339,9 @@ func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *tra
 		}
 		return ev
 	}
-	ev.outcome, ev.empty = connectOK, n <= 1
+	// Empty: nothing but replies arrived while it was held, in its
+	// response or pushed (a websocket server pushes events apart).
+	ev.outcome, ev.empty = connectOK, c.received.Load() == before
 	if adv.MustNotRetryOrHandshake() {
 		ev.err = NewServerError(ErrSessionTerminated, reply)
 	}

@@ -466,3 +466,28 @@ func TestSessionSecondSubscribeWhileReconcilerFinishes(t *testing.T) {
 		}
 	}
 }
+
+// Events pushed apart from the /meta/connect reply (as websocket servers
+// do) make the connect not empty: the loop does not pace it.
+func TestSessionPushedEventsAreNotEmptyConnects(t *testing.T) {
+	leakCheck(t)
+	f := newScripted(t)
+	f.connectDur = 0
+	var n atomic.Int32
+	f.setHook(func(ctx context.Context, m bayeux.Message) (*bayeux.Message, <-chan struct{}) {
+		if m.Channel == bayeux.MetaConnect && m.ClientID == "c1" {
+			f.recv([]bayeux.Message{event("/p", int(n.Add(1)))}) // pushed, outside the reply
+		}
+		return nil, nil
+	})
+	c := newScriptedClient(t, f)
+	var got atomic.Int32
+	if _, err := c.Subscribe(ctxT(t), "/p", func(bayeux.Message) { got.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	start := got.Load()
+	time.Sleep(500 * time.Millisecond)
+	if d := got.Load() - start; d < 20 {
+		t.Fatalf("%d events in 500 ms: connects bringing pushed events were paced as empty", d)
+	}
+}
