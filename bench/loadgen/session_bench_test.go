@@ -52,7 +52,7 @@ func measure() footprint {
 // goroutines and file descriptors. Run it with -benchtime=1x: each
 // iteration builds and tears down every session.
 func BenchmarkIdleSession(b *testing.B) {
-	for _, tr := range []string{LongPolling, WebSocket} {
+	for _, tr := range []string{LongPolling, LongPolling + "-shared", WebSocket} {
 		for _, c := range []struct{ sessions, subs int }{{1000, 1}, {5000, 1}, {1000, 10}} {
 			b.Run(fmt.Sprintf("transport=%s/sessions=%d/subs=%d", tr, c.sessions, c.subs), func(b *testing.B) {
 				benchmarkIdleSession(b, tr, c.sessions, c.subs)
@@ -61,14 +61,22 @@ func BenchmarkIdleSession(b *testing.B) {
 	}
 }
 
+// benchmarkIdleSession measures sessions over tr; "long-polling-shared"
+// is long-polling with bayeux.WithSharedTransport (one connection pool for
+// the process, cookies per client).
 func benchmarkIdleSession(b *testing.B, tr string, sessions, subs int) {
+	var extra []bayeux.Option
+	if tr == LongPolling+"-shared" {
+		tr = LongPolling
+		extra = append(extra, bayeux.WithSharedTransport())
+	}
 	srv := serverProcess(b, "bayeuxtest")
 	var heap, stack, gs, fds float64
 	for i := 0; i < b.N; i++ {
 		before := measure()
 		clients := make([]*bayeux.Client, sessions)
 		err := parallel(context.Background(), 32, sessions, func(ctx context.Context, i int) error {
-			c, err := bayeux.NewClient(srv.URL, bayeux.WithTransports(transportFor(tr)))
+			c, err := bayeux.NewClient(srv.URL, append([]bayeux.Option{bayeux.WithTransports(transportFor(tr))}, extra...)...)
 			if err != nil {
 				return err
 			}
