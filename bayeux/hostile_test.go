@@ -1,14 +1,17 @@
 package bayeux_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -276,4 +279,50 @@ func TestHostileWildcardEventAndWrongSubscribeReply(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}
+}
+
+// Credentials given to the client (handshake ext, headers, cookies) never
+// appear in its logs, even at Debug, over every transport.
+func TestCredentialsNeverLogged(t *testing.T) {
+	leakCheck(t)
+	const secret = "s3cr3t-t0ken"
+	forEachTransport(t, func(t *testing.T, tc transportCase) {
+		var buf bytes.Buffer
+		var mu sync.Mutex
+		log := slog.New(slog.NewTextHandler(lockedWriter{&buf, &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		srv := newServer(t)
+		c := newClient(t, srv, tc, bayeux.WithLogger(log),
+			bayeux.WithHandshakeExt(map[string]any{"token": secret}),
+			bayeux.WithHeader("Authorization", "Bearer "+secret))
+		connect(t, c)
+		col := newCollector()
+		if _, err := c.Subscribe(ctxT(t), "/cred", col.handle); err != nil {
+			t.Fatal(err)
+		}
+		publishUntil(t, c, "/cred", col, 1)
+		srv.ExpireSession(c.ClientID()) // a re-handshake, with its ext
+		publishUntil(t, c, "/cred", col, 2)
+		if err := c.Disconnect(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if buf.Len() == 0 {
+			t.Fatal("nothing was logged at Debug")
+		}
+		if strings.Contains(buf.String(), secret) {
+			t.Fatalf("a credential was logged:\n%s", buf.String())
+		}
+	})
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
