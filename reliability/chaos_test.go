@@ -61,6 +61,7 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos runs are skipped in -short mode")
 	}
+	t.Parallel() // with TestChaosExtensions
 	// The runs are concurrent whatever -parallel says (it defaults to the
 	// number of CPUs, 2 in CI): they wait on the network, not the CPU.
 	var wg sync.WaitGroup
@@ -121,18 +122,7 @@ type numbered struct {
 }
 
 func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
-	srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(chaosServerTimeout))
-	defer srv.Close()
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := chaosproxy.New(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	proxyURL := "http://" + proxy.Addr() + u.Path
+	srv, proxy, proxyURL := chaosServer(t, bayeuxtest.WithTimeout(chaosServerTimeout))
 
 	var mu sync.Mutex
 	var failedPublishes sync.Map
@@ -140,21 +130,11 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 	var probes atomic.Int32
 	var recoveries, errorsSeen atomic.Int32
 	newClient := func(listen bool) *bayeux.Client {
-		opts := []bayeux.Option{
-			bayeux.WithTransports(newTransport()),
-			bayeux.WithMaxNetworkDelay(chaosNetworkDelay),
-			bayeux.WithBackoff(100*time.Millisecond, chaosMaxBackoff),
-			bayeux.WithTransportRetry(time.Second),
-			bayeux.WithErrorHandler(func(error) { errorsSeen.Add(1) }),
+		counted := &recoveries
+		if !listen {
+			counted = nil
 		}
-		if listen {
-			opts = append(opts, bayeux.WithStateListener(func(sc bayeux.StateChange) {
-				if sc.To == bayeux.StateConnected && sc.From != bayeux.StateConnected {
-					recoveries.Add(1)
-				}
-			}))
-		}
-		c, err := bayeux.NewClient(proxyURL, opts...)
+		c, err := bayeux.NewClient(proxyURL, chaosClientOptions(newTransport, &errorsSeen, counted)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +148,7 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 	if err := sub.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err = sub.Subscribe(ctx, "/chaos/*", func(m bayeux.Message) {
+	_, err := sub.Subscribe(ctx, "/chaos/*", func(m bayeux.Message) {
 		if m.Channel == "/chaos/probe" {
 			probes.Add(1)
 			return
@@ -233,24 +213,9 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 			}
 		}
 	}()
-	go func() { // faults every 100-700 ms, a server restart every ~5 s
+	go func() {
 		defer wg.Done()
-		next := time.Now().Add(5 * time.Second)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Duration(100+rand.IntN(600)) * time.Millisecond):
-			}
-			if time.Now().After(next) {
-				srv.Restart()
-				restarts.Add(1)
-				next = time.Now().Add(time.Duration(4000+rand.IntN(2000)) * time.Millisecond)
-				continue
-			}
-			k := chaosproxy.Kinds[rand.IntN(len(chaosproxy.Kinds))]
-			proxy.Inject(k, time.Duration(100+rand.IntN(2900))*time.Millisecond)
-		}
+		injectFaults(stop, proxy, chaosproxy.Kinds, srv, &restarts)
 	}()
 	time.Sleep(*chaosDuration)
 	close(stop)
@@ -281,15 +246,8 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 	mu.Lock()
 	defer mu.Unlock()
 	s, c := seqs["server"], seqs["client"]
-	counts := proxy.Counts()
-	var faults []string
-	total := 0
-	for _, k := range chaosproxy.Kinds {
-		faults = append(faults, fmt.Sprintf("%s=%d", k, counts[k]))
-		total += counts[k]
-	}
-	sort.Strings(faults)
-	t.Logf("faults: %s, restarts=%d", strings.Join(faults, " "), restarts.Load())
+	faults, total := faultFigures(proxy)
+	t.Logf("faults: %s, restarts=%d", faults, restarts.Load())
 	t.Logf("server published %d, delivered %d, gaps %d, longest silence %v; client published %d (%d failed), delivered %d, of which %d failed ones late",
 		published.Load(), s.received, int(published.Load())-s.received, s.maxSilence.Round(time.Millisecond),
 		clientPublished.Load(), clientFailed.Load(), c.received+c.lateFailed, c.lateFailed)
@@ -307,4 +265,80 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 		skipKnownBug(t, fmt.Sprintf("%d messages out of order: %s", n, reorderReason))
 		t.Errorf("%s: %d messages out of order", name, n)
 	}
+}
+
+// injectFaults injects one of kinds every 100-700 ms (stalls and slow
+// reads of 0.1-3 s) and, when srv is not nil, restarts it every 4-6 s,
+// counting restarts, until stop is closed.
+func injectFaults(stop <-chan struct{}, proxy *chaosproxy.Proxy, kinds []chaosproxy.Kind, srv *bayeuxtest.Server, restarts *atomic.Int32) {
+	next := time.Now().Add(5 * time.Second)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(time.Duration(100+rand.IntN(600)) * time.Millisecond):
+		}
+		if srv != nil && time.Now().After(next) {
+			srv.Restart()
+			restarts.Add(1)
+			next = time.Now().Add(time.Duration(4000+rand.IntN(2000)) * time.Millisecond)
+			continue
+		}
+		k := kinds[rand.IntN(len(kinds))]
+		proxy.Inject(k, time.Duration(100+rand.IntN(2900))*time.Millisecond)
+	}
+}
+
+// faultFigures returns the faults the proxy applied, "kind=N ..." sorted,
+// and their total.
+func faultFigures(proxy *chaosproxy.Proxy) (string, int) {
+	counts := proxy.Counts()
+	var faults []string
+	total := 0
+	for _, k := range chaosproxy.Kinds {
+		faults = append(faults, fmt.Sprintf("%s=%d", k, counts[k]))
+		total += counts[k]
+	}
+	sort.Strings(faults)
+	return strings.Join(faults, " "), total
+}
+
+// chaosServer starts a bayeuxtest server configured by opts behind a chaos
+// proxy, both closed when the test ends, and returns the URL of the
+// server through the proxy.
+func chaosServer(t *testing.T, opts ...bayeuxtest.Option) (*bayeuxtest.Server, *chaosproxy.Proxy, string) {
+	t.Helper()
+	srv := bayeuxtest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := chaosproxy.New(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	return srv, proxy, "http://" + proxy.Addr() + u.Path
+}
+
+// chaosClientOptions are the options of the chaos runs' clients: errors
+// reported are counted in errorsSeen and, if reconnections is not nil,
+// each move to the connected state in it.
+func chaosClientOptions(newTransport func() bayeux.Transport, errorsSeen, reconnections *atomic.Int32) []bayeux.Option {
+	opts := []bayeux.Option{
+		bayeux.WithTransports(newTransport()),
+		bayeux.WithMaxNetworkDelay(chaosNetworkDelay),
+		bayeux.WithBackoff(100*time.Millisecond, chaosMaxBackoff),
+		bayeux.WithTransportRetry(time.Second),
+		bayeux.WithErrorHandler(func(error) { errorsSeen.Add(1) }),
+	}
+	if reconnections != nil {
+		opts = append(opts, bayeux.WithStateListener(func(sc bayeux.StateChange) {
+			if sc.To == bayeux.StateConnected && sc.From != bayeux.StateConnected {
+				reconnections.Add(1)
+			}
+		}))
+	}
+	return opts
 }

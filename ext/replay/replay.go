@@ -36,6 +36,11 @@ type Extension struct {
 	mu sync.Mutex
 	// sent holds the id each channel's last /meta/subscribe carried.
 	sent map[bayeux.Channel]int64
+	// kept holds the replay id of the last event of each channel passed
+	// on to the subscriptions in this process (see Keep); dropped counts
+	// the copies Keep dropped.
+	kept    map[bayeux.Channel]int64
+	dropped int64
 }
 
 // sessionBox holds the session handle (an interface) for atomic.Pointer.
@@ -69,7 +74,8 @@ func WithFallback(id int64) Option {
 
 // New returns a replay extension configured by opts.
 func New(opts ...Option) *Extension {
-	e := &Extension{start: StartNew, fallback: StartAll, sent: make(map[bayeux.Channel]int64)}
+	e := &Extension{start: StartNew, fallback: StartAll,
+		sent: make(map[bayeux.Channel]int64), kept: make(map[bayeux.Channel]int64)}
 	for _, o := range opts {
 		if o != nil {
 			o(e)
@@ -137,6 +143,42 @@ func (e *Extension) Delivered(_ bayeux.Channel, m *bayeux.Message) {
 	}
 }
 
+// Keep drops an event that the subscriptions received already
+// (bayeux.FilterExtension): one whose replay id is not greater than the
+// last one passed on for its channel in this process. A server sends such
+// copies when a channel resumes from its stored id (the last event
+// handled) while later events were received but not yet handled: the
+// session was lost, or the subscription was sent twice. Replay ids grow on
+// each channel, so every event is passed on once, in order. Events
+// without a replay id, and every event while the server did not agree to
+// replay, are kept. Once the server refuses a channel's id, the channel's
+// last id is forgotten (the server's ids may have started again).
+func (e *Extension) Keep(m *bayeux.Message) bool {
+	if m.IsMeta() || m.HasSuccessful() || !e.enabled.Load() {
+		return true
+	}
+	id, ok := replayID(m.Data)
+	if !ok {
+		return true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if last, seen := e.kept[m.Channel]; seen && id <= last {
+		e.dropped++
+		return false
+	}
+	e.kept[m.Channel] = id
+	return true
+}
+
+// Dropped returns how many copies of events already received Keep
+// dropped.
+func (e *Extension) Dropped() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dropped
+}
+
 // Retry handles a /meta/subscribe the server denied for its replay id
 // (bayeux.RetryExtension): the channel's stored id is replaced by the
 // fallback, the error handler gets an *InvalidIDError, and the
@@ -153,6 +195,7 @@ func (e *Extension) Retry(request, reply *bayeux.Message, _ error) bool {
 		again := ok && id != e.fallback
 		if again {
 			e.sent[ch] = e.fallback
+			delete(e.kept, ch)
 		}
 		e.mu.Unlock()
 		if !again {
@@ -221,4 +264,5 @@ var (
 	_ bayeux.SessionExtension   = (*Extension)(nil)
 	_ bayeux.RetryExtension     = (*Extension)(nil)
 	_ bayeux.DeliveredExtension = (*Extension)(nil)
+	_ bayeux.FilterExtension    = (*Extension)(nil)
 )
