@@ -215,7 +215,7 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 	}()
 	go func() {
 		defer wg.Done()
-		injectFaults(stop, proxy, chaosproxy.Kinds, srv, &restarts)
+		injectFaults(stop, proxy, chaosproxy.Kinds, srv, &restarts, false)
 	}()
 	time.Sleep(*chaosDuration)
 	close(stop)
@@ -269,8 +269,11 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 
 // injectFaults injects one of kinds every 100-700 ms (stalls and slow
 // reads of 0.1-3 s) and, when srv is not nil, restarts it every 4-6 s,
-// counting restarts, until stop is closed.
-func injectFaults(stop <-chan struct{}, proxy *chaosproxy.Proxy, kinds []chaosproxy.Kind, srv *bayeuxtest.Server, restarts *atomic.Int32) {
+// counting restarts, until stop is closed. With onePending, a fault that
+// waits for a response is not injected while another one waits: faults
+// then never pile up while the client backs off, and the network is never
+// down for longer than a stall and a backoff.
+func injectFaults(stop <-chan struct{}, proxy *chaosproxy.Proxy, kinds []chaosproxy.Kind, srv *bayeuxtest.Server, restarts *atomic.Int32, onePending bool) {
 	next := time.Now().Add(5 * time.Second)
 	for {
 		select {
@@ -285,6 +288,9 @@ func injectFaults(stop <-chan struct{}, proxy *chaosproxy.Proxy, kinds []chaospr
 			continue
 		}
 		k := kinds[rand.IntN(len(kinds))]
+		if onePending && waitsForChunk(k) && proxy.Pending() > 0 {
+			continue
+		}
 		proxy.Inject(k, time.Duration(100+rand.IntN(2900))*time.Millisecond)
 	}
 }
@@ -341,4 +347,14 @@ func chaosClientOptions(newTransport func() bayeux.Transport, errorsSeen, reconn
 		}))
 	}
 	return opts
+}
+
+// waitsForChunk reports whether a fault of kind k waits for the next
+// chunk of traffic to act on.
+func waitsForChunk(k chaosproxy.Kind) bool {
+	switch k {
+	case chaosproxy.Truncate, chaosproxy.Status5xx, chaosproxy.Garbage, chaosproxy.CloseAfterResponse:
+		return true
+	}
+	return false
 }
