@@ -3,6 +3,7 @@ package ack_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -378,4 +379,39 @@ func (s *staleCopier) RoundTrip(req *http.Request) (*http.Response, error) {
 		s.sent.Store(true)
 	}
 	return resp, nil
+}
+
+// TestLargeBatchDuplicatesDropped drives the extension alone: a batch of
+// 5,000 events (an outage of 25 s at 200 events a second) whose reply lost
+// its batch id comes again whole after the next connect; every copy is
+// dropped.
+func TestLargeBatchDuplicatesDropped(t *testing.T) {
+	const n = 5000
+	ext := ack.New()
+	ext.Outgoing(&bayeux.Message{Channel: bayeux.MetaHandshake})
+	ext.Incoming(&bayeux.Message{Channel: bayeux.MetaHandshake, Successful: true, Ext: map[string]any{"ack": true}})
+	event := func(i int) *bayeux.Message {
+		return &bayeux.Message{Channel: channel, Data: json.RawMessage(strconv.Itoa(i))}
+	}
+	ext.Outgoing(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "1"})
+	ext.Incoming(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "1", Successful: true, Ext: map[string]any{"ack": float64(1)}})
+	ext.Outgoing(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "2"})
+	ext.Incoming(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "2", Successful: true}) // its batch id lost
+	for i := range n {
+		if !ext.Keep(event(i)) {
+			t.Fatalf("event %d dropped the first time", i)
+		}
+	}
+	// The next connect acknowledges batch 1: the server sends the n
+	// events again, then a new one.
+	ext.Outgoing(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "3"})
+	ext.Incoming(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "3", Successful: true, Ext: map[string]any{"ack": float64(3)}})
+	for i := range n {
+		if ext.Keep(event(i)) {
+			t.Fatalf("copy of event %d kept (%d dropped)", i, ext.Dropped())
+		}
+	}
+	if !ext.Keep(event(n)) {
+		t.Fatal("the new event after the copies dropped")
+	}
 }
