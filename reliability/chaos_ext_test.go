@@ -65,6 +65,15 @@ const staleConnectOverWebSocket = "a /meta/connect that failed on the client (it
 	"its /meta/connect reply is handled (returned by RoundTrip), so the copies pass before the extension is armed. Over HTTP the reply " +
 	"and its events are handled together, and the copies are dropped (ext/ack TestStaleConnectCopy)."
 
+// replayReorderReason is why replay alone may deliver events out of
+// order.
+const replayReorderReason = "the events a server replays after a resume ride on the response to the " +
+	"/meta/subscribe; events published meanwhile ride on other responses (over websocket, frames of their own, " +
+	"handled as they arrive through the transport's Receive callback, while the subscribe reply's frame is " +
+	"handled once RoundTrip returns), and can be delivered first; under every fault, a resume also brings " +
+	"events lost earlier with a torn response after later ones were delivered. Bayeux gives no order across " +
+	"responses; with ack the server keeps events for /meta/connect replies and the order holds (the replay+ack runs)."
+
 // TestChaosExtensions runs, for each transport and each of extRuns, a
 // subscriber using the run's extensions through the fault-injecting proxy
 // while the server publishes numbered messages (replayable events in the
@@ -130,6 +139,17 @@ func (e *exactlyOnce) see(n int) {
 		e.maxSilence = max(e.maxSilence, now.Sub(e.lastAt))
 	}
 	e.last, e.lastAt = n, now
+}
+
+// missing returns the first (at most max) numbers up to last never seen.
+func (e *exactlyOnce) missing(last, max int) []int {
+	var out []int
+	for n := 1; n <= last && len(out) < max; n++ {
+		if n >= len(e.seen) || !e.seen[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func runChaosExt(t *testing.T, run extRun, name string, newTransport func() bayeux.Transport) {
@@ -294,6 +314,10 @@ func runChaosExt(t *testing.T, run extRun, name string, newTransport func() baye
 	if seq.duplicates > 0 {
 		t.Errorf("%s %s: %d duplicates (first %v)", run.name, name, seq.duplicates, seq.dupes)
 	}
+	if seq.reordered > 0 && !run.ack && !t.Failed() {
+		t.Logf("out of order (n after last): %v", seq.late)
+		skipKnownBug(t, fmt.Sprintf("%d messages out of order: %s", seq.reordered, replayReorderReason))
+	}
 	if seq.reordered > 0 {
 		t.Errorf("%s %s: %d out of order (n after last: %v)", run.name, name, seq.reordered, seq.late)
 	}
@@ -302,7 +326,7 @@ func runChaosExt(t *testing.T, run extRun, name string, newTransport func() baye
 		t.Errorf("%s %s: the last message (%d) not delivered %v after the faults stopped (last delivered %d)",
 			run.name, name, want, recoveryBound, seq.last)
 	case !run.lossy && lost > 0:
-		t.Errorf("%s %s: %d of %d messages lost (%d handshakes: more than one means the session was lost)",
-			run.name, name, lost, want, srv.HandshakeCount())
+		t.Errorf("%s %s: %d of %d messages lost (first %v, last delivered %d; %d handshakes: more than one means the session was lost)",
+			run.name, name, lost, want, seq.missing(want, 5), seq.last, srv.HandshakeCount())
 	}
 }

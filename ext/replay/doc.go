@@ -35,9 +35,9 @@
 // Replay applies to exact channel names: a wildcard subscription carries
 // no replay id. After a resume the server sends again the events that
 // were received but not yet handled when the session was lost; the
-// extension drops those copies (it passes on, per channel, only events
-// whose replay id is greater than the last one it passed on), so within a
-// process each event is handled once, in order. Across a restart of the
+// extension drops those copies (it remembers, per channel, the replay ids
+// of the last 4,096 events it passed on), so within a process each event
+// is handled once. Across a restart of the
 // process, the events received but not handled before it stopped arrive
 // again: at least once. Replay alone does not recover events lost with a
 // response while the session lives on (a torn connection): the next

@@ -36,10 +36,10 @@ type Extension struct {
 	mu sync.Mutex
 	// sent holds the id each channel's last /meta/subscribe carried.
 	sent map[bayeux.Channel]int64
-	// kept holds the replay id of the last event of each channel passed
+	// kept holds the replay ids of the last events of each channel passed
 	// on to the subscriptions in this process (see Keep); dropped counts
 	// the copies Keep dropped.
-	kept    map[bayeux.Channel]int64
+	kept    map[bayeux.Channel]*recentIDs
 	dropped int64
 }
 
@@ -75,7 +75,7 @@ func WithFallback(id int64) Option {
 // New returns a replay extension configured by opts.
 func New(opts ...Option) *Extension {
 	e := &Extension{start: StartNew, fallback: StartAll,
-		sent: make(map[bayeux.Channel]int64), kept: make(map[bayeux.Channel]int64)}
+		sent: make(map[bayeux.Channel]int64), kept: make(map[bayeux.Channel]*recentIDs)}
 	for _, o := range opts {
 		if o != nil {
 			o(e)
@@ -144,15 +144,17 @@ func (e *Extension) Delivered(_ bayeux.Channel, m *bayeux.Message) {
 }
 
 // Keep drops an event that the subscriptions received already
-// (bayeux.FilterExtension): one whose replay id is not greater than the
-// last one passed on for its channel in this process. A server sends such
-// copies when a channel resumes from its stored id (the last event
-// handled) while later events were received but not yet handled: the
-// session was lost, or the subscription was sent twice. Replay ids grow on
-// each channel, so every event is passed on once, in order. Events
-// without a replay id, and every event while the server did not agree to
-// replay, are kept. Once the server refuses a channel's id, the channel's
-// last id is forgotten (the server's ids may have started again).
+// (bayeux.FilterExtension): one whose replay id is among the last 4,096
+// passed on for its channel in this process. A server sends such copies
+// when a channel resumes from its stored id (the last event handled)
+// while later events were received but not yet handled: the session was
+// lost, or the subscription was sent twice. Only ids seen are dropped: an
+// event that arrives after one with a greater id (replayed events riding
+// on the subscribe reply can be overtaken by newer ones pushed on a
+// websocket) is passed on, late, never lost. Events without a replay id,
+// and every event while the server did not agree to replay, are kept.
+// Once the server refuses a channel's id, the channel's ids are forgotten
+// (the server's ids may have started again).
 func (e *Extension) Keep(m *bayeux.Message) bool {
 	if m.IsMeta() || m.HasSuccessful() || !e.enabled.Load() {
 		return true
@@ -163,11 +165,16 @@ func (e *Extension) Keep(m *bayeux.Message) bool {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if last, seen := e.kept[m.Channel]; seen && id <= last {
+	r := e.kept[m.Channel]
+	if r == nil {
+		r = &recentIDs{}
+		e.kept[m.Channel] = r
+	}
+	if r.seen(id) {
 		e.dropped++
 		return false
 	}
-	e.kept[m.Channel] = id
+	r.add(id)
 	return true
 }
 
