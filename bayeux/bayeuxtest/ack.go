@@ -21,7 +21,9 @@ import (
 //   - each /meta/connect the client sends carries ext {"ack": N}, the last
 //     batch id it received; the server then forgets the events of batches
 //     up to N and sends every event it delivered in a later batch again,
-//     first, in the next connect reply (which is answered at once).
+//     first, in the next connect reply (which is answered at once); every
+//     connect reply carries the events not yet acknowledged, as CometD's
+//     do.
 //
 // So an event is lost only if the session itself is lost (it expires after
 // maxInterval without a connect, or the server restarts). Sessions that
@@ -108,7 +110,19 @@ func (s *Server) takeEventsLocked(sess *session, replies []bayeux.Message) []bay
 		}
 		a.batch++
 		r.Ext = extfield.With(r.Ext, "ack", a.batch)
-		q := s.drainLocked(sess)
+		// Events of earlier batches not yet acknowledged go first, again,
+		// as in CometD, where every connect reply carries every
+		// unacknowledged message. They are there only when two replies
+		// were built for the session since its last connect (a woken
+		// connect and a newer one racing): the client may read only the
+		// newer, and its ack of that batch would otherwise acknowledge
+		// the older batch's events too, never received.
+		q := make([]bayeux.Message, 0, len(a.unacked)+len(sess.queue))
+		for _, e := range a.unacked {
+			q = append(q, e.msg)
+		}
+		q = append(q, s.drainLocked(sess)...)
+		a.unacked = a.unacked[:0]
 		for j := range q {
 			// A copy: Outgoing extensions may change the sent one.
 			a.unacked = append(a.unacked, ackedEvent{batch: a.batch, msg: cloneMessage(&q[j])})

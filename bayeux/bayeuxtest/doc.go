@@ -121,7 +121,8 @@
 // carry data.event.replayId and a subscription may start from -1 (new
 // events), -2 (all retained) or a retained id, an unknown or expired id
 // failing with Salesforce's "400::The replayId {N} you provided was
-// invalid..." error. WithOneChannelSubscriptions accepts only one-channel
+// invalid..." error; WithReplayForPublishes puts clients' publishes
+// through the log too. WithOneChannelSubscriptions accepts only one-channel
 // string subscriptions, as Salesforce does. WithBearerAuth requires an
 // "Authorization: Bearer" token checked on every request (Tokens issues
 // tokens that expire), answering Salesforce's "401::Authentication

@@ -39,11 +39,13 @@ type config struct {
 	receivedLimit int
 	strictIDs     bool
 	// Built-in extensions (ack.go, replay.go, auth.go).
-	ack        bool
-	replay     bool
-	retention  time.Duration
-	oneChannel bool
-	auth       *authConfig
+	ack       bool
+	replay    bool
+	retention time.Duration
+	// replayPublishes routes clients' publishes through the replay log.
+	replayPublishes bool
+	oneChannel      bool
+	auth            *authConfig
 	// mis breaks rules on purpose (misbehave.go).
 	mis Misbehaviour
 }

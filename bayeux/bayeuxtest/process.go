@@ -362,6 +362,11 @@ func (s *Server) publish(ri *reqInfo, m *bayeux.Message, deferred *[]*session) (
 		s.mu.Unlock()
 		return s.callService(m, sess), sess
 	}
+	if s.cfg.replay && s.cfg.replayPublishes && m.Channel.Type() == bayeux.BroadcastChannel {
+		s.publishEventLocked(bayeux.Message{Channel: m.Channel, ID: m.ID, Ext: m.Ext}, slices.Clone(m.Data), sess, deferred)
+		s.mu.Unlock()
+		return s.okReply(m, sess), sess
+	}
 	ev := bayeux.Message{Channel: m.Channel, Data: slices.Clone(m.Data), ID: m.ID, Ext: m.Ext}
 	s.publishLocked(ev, sess, deferred)
 	s.mu.Unlock()

@@ -1,6 +1,7 @@
 package bayeuxtest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -102,20 +103,36 @@ func (s *Server) PublishEvent(channel bayeux.Channel, payload any) (int64, error
 	if s.closed {
 		return 0, ErrServerClosed
 	}
+	return s.publishEventLocked(bayeux.Message{Channel: channel}, raw, nil, nil), nil
+}
+
+// publishEventLocked wraps payload in an event of ev's channel (keeping
+// ev's id and ext), retains it in the replay log and publishes it (see
+// publishLocked for exclude and deferred). It returns the replay id.
+func (s *Server) publishEventLocked(ev bayeux.Message, payload json.RawMessage, exclude *session, deferred *[]*session) int64 {
 	now := time.Now()
 	s.expireOldLocked(now)
 	log := &s.replay
 	log.lastID++
 	id := log.lastID
-	data := fmt.Appendf(nil, `{"event":{"replayId":%d,"createdDate":%q},"payload":%s}`,
-		id, now.UTC().Format("2006-01-02T15:04:05.000Z"), raw)
-	ev := bayeux.Message{Channel: channel, Data: data}
+	ev.Data = fmt.Appendf(nil, `{"event":{"replayId":%d,"createdDate":%q},"payload":%s}`,
+		id, now.UTC().Format("2006-01-02T15:04:05.000Z"), payload)
 	if log.events == nil {
 		log.events = make(map[bayeux.Channel][]replayEvent)
 	}
-	log.events[channel] = append(log.events[channel], replayEvent{id: id, at: now, msg: ev})
-	s.publishLocked(ev, nil, nil)
-	return id, nil
+	log.events[ev.Channel] = append(log.events[ev.Channel], replayEvent{id: id, at: now, msg: ev})
+	s.publishLocked(ev, exclude, deferred)
+	return id
+}
+
+// WithReplayForPublishes makes the messages that clients publish on
+// broadcast channels go through the replay log of WithReplay, as
+// PublishEvent does: subscribers get {"event": {"replayId": N,
+// "createdDate": ...}, "payload": <the published data>}, and the event is
+// retained for replay. The publisher's reply is unchanged. Without
+// WithReplay it has no effect. Default off.
+func WithReplayForPublishes(on bool) Option {
+	return func(c *config) { c.replayPublishes = on }
 }
 
 // ExpireEvents drops the retained events of channel whose replay id is at

@@ -220,3 +220,42 @@ func (e replayMapExt) Outgoing(m *bayeux.Message) {
 func (replayMapExt) Incoming(*bayeux.Message)                {}
 func (replayMapExt) Registered(string, *bayeux.BayeuxClient) {}
 func (replayMapExt) Unregistered()                           {}
+
+// TestReplayForPublishes: with WithReplayForPublishes, a client's publish
+// becomes a replayable event (its data as the payload), retained across
+// Restart; without it, client publishes are plain events.
+func TestReplayForPublishes(t *testing.T) {
+	srv := newServer(t, bayeuxtest.WithReplay(0), bayeuxtest.WithReplayForPublishes(true), bayeuxtest.WithTimeout(long))
+	pub := replayPeer(t, srv)
+	sub := replayPeer(t, srv)
+	if r := sub.replaySubscribe("/chat", bayeuxtest.ReplayNew); !r[0].Successful {
+		t.Fatalf("subscribe: %+v", r)
+	}
+	for i := range 2 {
+		if r := pub.publish("/chat", fmt.Sprintf(`{"n":%d}`, i)); len(r) == 0 || !r[0].Successful || r[0].Channel != "/chat" {
+			t.Fatalf("publish reply: %+v", r)
+		}
+	}
+	live := sub.poll()
+	ids := replayIDs(t, live)
+	if len(ids) != 2 || fmt.Sprint(ids) != fmt.Sprint(srv.RetainedEvents("/chat")) {
+		t.Fatalf("delivered ids %v, retained %v", ids, srv.RetainedEvents("/chat"))
+	}
+	var e sfEvent
+	if err := json.Unmarshal(live[1].Data, &e); err != nil || string(e.Payload) != `{"n":1}` {
+		t.Fatalf("event %s: payload %s, %v", live[1].Data, e.Payload, err)
+	}
+	// The log survives a restart: a new session replays from the first.
+	srv.Restart()
+	r := replayPeer(t, srv).replaySubscribe("/chat", ids[0])
+	if got := replayIDs(t, r[1:]); fmt.Sprint(got) != fmt.Sprint(ids[1:]) {
+		t.Fatalf("after Restart, from %d: %v, want %v", ids[0], got, ids[1:])
+	}
+
+	plain := newServer(t, bayeuxtest.WithReplay(0), bayeuxtest.WithTimeout(long))
+	p := replayPeer(t, plain)
+	p.publish("/chat", `{"n":0}`)
+	if got := plain.RetainedEvents("/chat"); len(got) != 0 {
+		t.Fatalf("client publish retained without WithReplayForPublishes: %v", got)
+	}
+}

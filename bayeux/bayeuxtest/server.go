@@ -146,8 +146,11 @@ func (s *Server) Close() {
 // Restart simulates a server restart on the same URL: every session and
 // subscription is dropped, held /meta/connect requests are torn down
 // without a response, and websockets are closed with 1012 (service
-// restart). Faults, service handlers, counters and the Received log are
-// kept. Clients then see an unknown client and must handshake again.
+// restart). Faults, service handlers, counters, the Received log and the
+// replay log (WithReplay: a restarted server still knows its events, as
+// Salesforce's event bus outlives any one server) are kept; the events a
+// session using the ack extension had not acknowledged are lost with the
+// session. Clients then see an unknown client and must handshake again.
 func (s *Server) Restart() {
 	s.mu.Lock()
 	if s.closed {

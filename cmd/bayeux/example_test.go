@@ -17,15 +17,25 @@ func Example_help() {
 	// server has a remote-call service on /service/echo that answers with the data
 	// it was sent.
 	//
+	// With --replay, the server keeps a replay log shaped like Salesforce's
+	// Streaming API: every message a client publishes on a broadcast channel is
+	// delivered as {"event":{"replayId":N,"createdDate":...},"payload":DATA} and
+	// kept for RETENTION (72h when not given; 0 keeps every event until the server
+	// stops), and subscribers using the replay extension (bayeux sub --replay) may
+	// start from a replay id, -1 (new events) or -2 (every event kept).
+	//
 	// example:
 	//   bayeux serve
 	//   bayeux serve -addr 0.0.0.0:8098 -path /cometd
+	//   bayeux serve --replay=1h
 	//
 	// flags (before or after the arguments; -- ends them):
 	//   -addr host:port
 	//     	the host:port to listen on (default "127.0.0.1:8080")
 	//   -path string
 	//     	the URL path the server answers on (default "/bayeux")
+	//   -replay RETENTION
+	//     	keep a replay log of the messages clients publish, each event for RETENTION (--replay alone: 72h)
 	//   -timeout duration
 	//     	how long a /meta/connect is held when nothing happens (default 20s)
 }

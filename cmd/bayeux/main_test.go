@@ -200,6 +200,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"sub", "-nope", "/a"}, "flag provided but not defined: -nope"},
 		{[]string{"sub", "bad channel"}, "bayeux: sub: invalid channel"},
 		{[]string{"serve", "extra"}, "bayeux: serve: too many arguments"},
+		{[]string{"serve", "--replay=soon"}, "want a retention such as 1h"},
+		{[]string{"sub", "--replay", "0", "/a"}, "want a replay id, -1 (new events) or -2"},
+		{[]string{"sub", "--replay", "-1", "/a/*"}, "--replay applies to channel names, not patterns"},
 	} {
 		code, out, errOut := runCLI(t, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "bayeux: bayeux:") {
@@ -483,5 +486,73 @@ func TestStatusOnTerminal(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, stderr)
 		}
+	}
+}
+
+// TestServeReplay runs serve --replay: messages published with pub get
+// replay ids and are kept, sub --replay -2 prints them all, sub --replay ID
+// those after ID, and a server without the log is reported.
+func TestServeReplay(t *testing.T) {
+	srv := start(t, "serve", "-addr", "127.0.0.1:0", "--replay=1h")
+	srv.stdout.waitFor(t, "replay log on")
+	first, _, _ := strings.Cut(srv.stdout.String(), "\n")
+	u := first[strings.Index(first, "http://"):]
+	if !strings.Contains(srv.stdout.String(), "kept for 1h;") {
+		t.Errorf("serve --replay=1h printed:\n%s", srv.stdout)
+	}
+	publish := func(n int) {
+		t.Helper()
+		if code, out, errOut := runCLI(t, "pub", "-url", u, "/chat/general", fmt.Sprintf(`{"n":%d}`, n)); code != 0 {
+			t.Fatalf("pub: exit %d: %s %s", code, out, errOut)
+		}
+	}
+	// events returns the replay id and payload n of each line sub printed.
+	events := func(out string) [][2]int {
+		t.Helper()
+		var got [][2]int
+		for l := range strings.Lines(out) {
+			var m struct {
+				Data struct {
+					Event   struct{ ReplayID int }
+					Payload struct{ N int }
+				}
+			}
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("sub printed %q: %v", l, err)
+			}
+			got = append(got, [2]int{m.Data.Event.ReplayID, m.Data.Payload.N})
+		}
+		return got
+	}
+	publish(1)
+	publish(2)
+
+	all := start(t, "sub", "-url", u, "--replay", "-2", "/chat/general", "-transport", "long-polling")
+	from1 := start(t, "sub", "-url", u, "/chat/general", "--replay", "1")
+	for _, p := range []*proc{all, from1} {
+		p.stdout.waitFor(t, `"payload":{"n":2}}}`)
+	}
+	publish(3)
+	for _, p := range []*proc{all, from1} {
+		p.stdout.waitFor(t, `"payload":{"n":3}}}`)
+		if code := p.signal(os.Interrupt); code != 0 {
+			t.Errorf("sub exit %d: %s", code, p.stderr)
+		}
+	}
+	if got := fmt.Sprint(events(all.stdout.String())); got != "[[1 1] [2 2] [3 3]]" {
+		t.Errorf("sub --replay -2 printed (replay id, n) %s, want [[1 1] [2 2] [3 3]]", got)
+	}
+	if got := fmt.Sprint(events(from1.stdout.String())); got != "[[2 2] [3 3]]" {
+		t.Errorf("sub --replay 1 printed (replay id, n) %s, want [[2 2] [3 3]]", got)
+	}
+	if code := srv.signal(os.Interrupt); code != 0 {
+		t.Errorf("serve exit %d: %s", code, srv.stderr)
+	}
+
+	plain := newServer(t)
+	p := start(t, "sub", "-url", plain.URL, "--replay", "-2", "/chat/general")
+	p.stderr.waitFor(t, "the server did not agree to replay")
+	if code := p.signal(os.Interrupt); code != 0 {
+		t.Errorf("sub exit %d: %s", code, p.stderr)
 	}
 }

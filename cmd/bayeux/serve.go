@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
@@ -19,27 +21,75 @@ func init() {
 		about: `Serve Bayeux over long-polling, callback-polling and websocket (the in-process
 server of package bayeuxtest) until interrupted, and print its URL. The
 server has a remote-call service on /service/echo that answers with the data
-it was sent.`,
+it was sent.
+
+With --replay, the server keeps a replay log shaped like Salesforce's
+Streaming API: every message a client publishes on a broadcast channel is
+delivered as {"event":{"replayId":N,"createdDate":...},"payload":DATA} and
+kept for RETENTION (72h when not given; 0 keeps every event until the server
+stops), and subscribers using the replay extension (bayeux sub --replay) may
+start from a replay id, -1 (new events) or -2 (every event kept).`,
 		example: `bayeux serve
-bayeux serve -addr 0.0.0.0:8098 -path /cometd`,
+bayeux serve -addr 0.0.0.0:8098 -path /cometd
+bayeux serve --replay=1h`,
 		minArgs: 0, maxArgs: 0,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			addr := fs.String("addr", "127.0.0.1:8080", "the `host:port` to listen on")
 			path := fs.String("path", "/bayeux", "the URL path the server answers on")
 			timeout := fs.Duration("timeout", 20*time.Second, "how long a /meta/connect is held when nothing happens")
+			var replay replayLogFlag
+			fs.Var(&replay, "replay", "keep a replay log of the messages clients publish, each event for `RETENTION` (--replay alone: 72h)")
 			return func(ctx context.Context, e *env, _ []string) error {
-				return serve(ctx, e, *addr, *path, *timeout)
+				return serve(ctx, e, *addr, *path, *timeout, replay)
 			}
 		},
 	})
 }
 
-func serve(ctx context.Context, e *env, addr, path string, timeout time.Duration) error {
+// defaultRetention is how long --replay keeps events: Salesforce's 72
+// hours.
+const defaultRetention = 72 * time.Hour
+
+// replayLogFlag is serve's --replay[=RETENTION]: a boolean flag that may
+// carry a duration.
+type replayLogFlag struct {
+	on        bool
+	retention time.Duration
+}
+
+func (f *replayLogFlag) String() string {
+	if f == nil || !f.on {
+		return ""
+	}
+	return f.retention.String()
+}
+
+// IsBoolFlag lets --replay stand alone.
+func (f *replayLogFlag) IsBoolFlag() bool { return true }
+
+func (f *replayLogFlag) Set(v string) error {
+	if on, err := strconv.ParseBool(v); err == nil {
+		f.on, f.retention = on, defaultRetention
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("want a retention such as 1h or 30m (0: keep every event), got %q", v)
+	}
+	f.on, f.retention = true, d
+	return nil
+}
+
+func serve(ctx context.Context, e *env, addr, path string, timeout time.Duration, replay replayLogFlag) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := bayeuxtest.NewUnstartedServer(bayeuxtest.WithTimeout(timeout), bayeuxtest.WithPath(path))
+	opts := []bayeuxtest.Option{bayeuxtest.WithTimeout(timeout), bayeuxtest.WithPath(path)}
+	if replay.on {
+		opts = append(opts, bayeuxtest.WithReplay(replay.retention), bayeuxtest.WithReplayForPublishes(true))
+	}
+	srv := bayeuxtest.NewUnstartedServer(opts...)
 	srv.HandleService("/service/echo", func(m bayeux.Message) (any, error) { return m.Data, nil })
 	srv.StartOn(ln)
 	defer srv.Close()
@@ -50,6 +100,13 @@ func serve(ctx context.Context, e *env, addr, path string, timeout time.Duration
 		flag = " -url " + u
 	}
 	fmt.Fprintf(e.stdout, "try: bayeux sub%s '/chat/**'   and   bayeux pub%s /service/echo '\"hi\"'\n", flag, flag)
+	if replay.on {
+		kept := "until the server stops"
+		if replay.retention > 0 {
+			kept = "for " + shortDuration(replay.retention)
+		}
+		fmt.Fprintf(e.stdout, "replay log on: client publishes get replay ids and are kept %s; try: bayeux sub%s --replay -2 /chat/general\n", kept, flag)
+	}
 	<-ctx.Done()
 	return nil
 }
@@ -76,4 +133,16 @@ func reachableURL(addr string, ln net.Addr, serverURL string) string {
 	}
 	u.Host = net.JoinHostPort(host, port)
 	return u.String()
+}
+
+// shortDuration formats d without trailing zero units: 72h, 1h30m.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

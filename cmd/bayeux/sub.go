@@ -6,12 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/ext/replay"
 )
 
 func init() {
@@ -27,22 +29,53 @@ subscribes again by itself when the server loses the session.
 
 When stdout is slower than the messages arrive, each subscription queues up
 to -queue messages; beyond that messages are dropped and each drop is
-reported on stderr.`,
+reported on stderr.
+
+With --replay ID, the client uses the replay extension (Salesforce's
+Streaming API, or 'bayeux serve --replay'): each CHANNEL, which must be a
+channel name, starts after the event with replay id ID, or with -1 at new
+events, or with -2 at every event the server keeps; after a lost session it
+resumes after the last event printed.`,
 		example: `bayeux sub '/chat/**'
-bayeux sub -url https://example.com/cometd -transport long-polling -v /news /sports/*`,
+bayeux sub -url https://example.com/cometd -transport long-polling -v /news /sports/*
+bayeux sub --replay -2 /chat/general`,
 		minArgs: 1, maxArgs: -1,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			var cf clientFlags
 			cf.define(fs)
 			queue := fs.Int("queue", 4096, "messages queued per subscription before new ones are dropped")
+			var from replayFromFlag
+			fs.Var(&from, "replay", "start each CHANNEL after replay `ID` (-1: new events, -2: every event kept) with the replay extension")
 			return func(ctx context.Context, e *env, args []string) error {
-				return sub(ctx, e, &cf, *queue, args)
+				return sub(ctx, e, &cf, *queue, from, args)
 			}
 		},
 	})
 }
 
-func sub(ctx context.Context, e *env, cf *clientFlags, queue int, channels []string) error {
+// replayFromFlag is sub's --replay ID.
+type replayFromFlag struct {
+	set bool
+	id  int64
+}
+
+func (f *replayFromFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return strconv.FormatInt(f.id, 10)
+}
+
+func (f *replayFromFlag) Set(v string) error {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < replay.StartAll || id == 0 {
+		return fmt.Errorf("want a replay id, -1 (new events) or -2 (every event kept), got %q", v)
+	}
+	f.set, f.id = true, id
+	return nil
+}
+
+func sub(ctx context.Context, e *env, cf *clientFlags, queue int, from replayFromFlag, channels []string) error {
 	if queue < 1 {
 		return &usageError{cmd: "sub", msg: "-queue must be at least 1"}
 	}
@@ -50,11 +83,20 @@ func sub(ctx context.Context, e *env, cf *clientFlags, queue int, channels []str
 		if err := bayeux.Channel(ch).Validate(); err != nil {
 			return &usageError{cmd: "sub", msg: err.Error()}
 		}
+		if from.set && bayeux.Channel(ch).HasWildcard() {
+			return &usageError{cmd: "sub", msg: "--replay applies to channel names, not patterns such as " + ch}
+		}
 	}
 	s := newStatus(e, cf.verbose)
 	drops := newDropReporter(s)
 	defer drops.flush()
-	c, err := cf.start(ctx, "sub", s,
+	var more []bayeux.Option
+	var rx *replay.Extension
+	if from.set {
+		rx = replay.New(replay.WithStart(from.id))
+		more = append(more, bayeux.WithExtensions(rx))
+	}
+	c, err := cf.start(ctx, "sub", s, append(more,
 		bayeux.WithDeliveryQueue(queue, bayeux.OverflowDrop),
 		bayeux.WithErrorHandler(func(err error) {
 			var de *bayeux.DroppedMessageError
@@ -63,11 +105,14 @@ func sub(ctx context.Context, e *env, cf *clientFlags, queue int, channels []str
 				return
 			}
 			s.printf("%v", err)
-		}))
+		}))...)
 	if err != nil {
 		return err
 	}
 	defer disconnect(c)
+	if rx != nil && !rx.Enabled() {
+		s.warnf("the server did not agree to replay (no ext.replay in its handshake reply): new events only")
+	}
 
 	if _, err := c.AddListener(bayeux.MetaSubscribe, func(m bayeux.Message) {
 		if m.Successful {

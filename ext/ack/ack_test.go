@@ -1,8 +1,11 @@
 package ack_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -275,4 +278,140 @@ func subscribed(ctx context.Context, t *testing.T, srv *bayeuxtest.Server, kind 
 		t.Fatal(err)
 	}
 	return got
+}
+
+// TestStaleConnectCopy: a copy of a /meta/connect reaches the server after
+// the reply to the original (a request stuck in the network, its client
+// gone), carrying the older ack. The server sends in its reply, which no
+// one reads, the events of the batch the client received, and sends them
+// again in the next batch, since the client did not acknowledge that one.
+// The client sees a skipped batch id; the extension delivers the events
+// once.
+func TestStaleConnectCopy(t *testing.T) {
+	srv := bayeuxtest.NewServer(bayeuxtest.WithAckExtension(true), bayeuxtest.WithTimeout(time.Minute))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stale := &staleCopier{base: srv.Client().Transport}
+	ext := ack.New()
+	c, err := bayeux.NewClient(srv.URL, bayeux.WithHTTPTransport(stale),
+		bayeux.WithTransports(longpoll.New()), bayeux.WithExtensions(ext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Disconnect(ctx) }()
+	got := numbered{ch: make(chan int, 100)}
+	if _, err := c.Subscribe(ctx, channel, got.handler); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.WaitHeld(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	stale.armed.Store(true)
+	for i := 1; i <= 3; i++ {
+		if err := srv.Publish(channel, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.WaitHeld(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Publish(channel, 4); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		select {
+		case n := <-got.ch:
+			if n != i {
+				t.Fatalf("got %d, want %d (dropped %d)", n, i, ext.Dropped())
+			}
+		case <-ctx.Done():
+			t.Fatalf("%d never arrived", i)
+		}
+	}
+	if !stale.sent.Load() {
+		t.Fatal("no stale copy sent")
+	}
+	if d := ext.Dropped(); d == 0 {
+		t.Fatal("no copy dropped")
+	}
+}
+
+// staleCopier sends, once armed, a copy of the first /meta/connect whose
+// response carries events, after that response and before the client
+// reads it, and discards the copy's response.
+type staleCopier struct {
+	base        http.RoundTripper
+	armed, sent atomic.Bool
+}
+
+func (s *staleCopier) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	resp, err := s.base.RoundTrip(req)
+	if err != nil || !bytes.Contains(body, []byte(bayeux.MetaConnect)) || !s.armed.Load() {
+		return resp, err
+	}
+	reply, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(reply))
+	if !bytes.Contains(reply, []byte(channel)) || !s.armed.CompareAndSwap(true, false) {
+		return resp, nil
+	}
+	cp := req.Clone(req.Context())
+	cp.Body = io.NopCloser(bytes.NewReader(body))
+	if r, err := s.base.RoundTrip(cp); err == nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		s.sent.Store(true)
+	}
+	return resp, nil
+}
+
+// TestLargeBatchDuplicatesDropped drives the extension alone: a batch of
+// 5,000 events (an outage of 25 s at 200 events a second) whose reply lost
+// its batch id comes again whole after the next connect; every copy is
+// dropped.
+func TestLargeBatchDuplicatesDropped(t *testing.T) {
+	const n = 5000
+	ext := ack.New()
+	ext.Outgoing(&bayeux.Message{Channel: bayeux.MetaHandshake})
+	ext.Incoming(&bayeux.Message{Channel: bayeux.MetaHandshake, Successful: true, Ext: map[string]any{"ack": true}})
+	event := func(i int) *bayeux.Message {
+		return &bayeux.Message{Channel: channel, Data: json.RawMessage(strconv.Itoa(i))}
+	}
+	ext.Outgoing(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "1"})
+	ext.Incoming(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "1", Successful: true, Ext: map[string]any{"ack": float64(1)}})
+	ext.Outgoing(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "2"})
+	ext.Incoming(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "2", Successful: true}) // its batch id lost
+	for i := range n {
+		if !ext.Keep(event(i)) {
+			t.Fatalf("event %d dropped the first time", i)
+		}
+	}
+	// The next connect acknowledges batch 1: the server sends the n
+	// events again, then a new one.
+	ext.Outgoing(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "3"})
+	ext.Incoming(&bayeux.Message{Channel: bayeux.MetaConnect, ID: "3", Successful: true, Ext: map[string]any{"ack": float64(3)}})
+	for i := range n {
+		if ext.Keep(event(i)) {
+			t.Fatalf("copy of event %d kept (%d dropped)", i, ext.Dropped())
+		}
+	}
+	if !ext.Keep(event(n)) {
+		t.Fatal("the new event after the copies dropped")
+	}
 }

@@ -12,7 +12,8 @@
 // messages of the batches the client did not acknowledge. The extension
 // also drops the copies of messages it has already delivered, which a
 // server sends again when a reply reached the client late or lost its
-// batch number, so each message reaches the subscribers once, in order.
+// batch number, or when a stale copy of an earlier /meta/connect reached
+// the server late, so each message reaches the subscribers once, in order.
 //
 // Register it on a Client like any bayeux.MessageExtender:
 //

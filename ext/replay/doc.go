@@ -33,7 +33,14 @@
 //	c, err := bayeux.NewClient(url, bayeux.WithExtensions(replay.New(replay.WithStore(store))))
 //
 // Replay applies to exact channel names: a wildcard subscription carries
-// no replay id. Delivery is at least once: after a resume, events that
-// were received but not yet handled when the session was lost arrive
-// again.
+// no replay id. After a resume the server sends again the events that
+// were received but not yet handled when the session was lost; the
+// extension drops those copies (it remembers, per channel, the replay ids
+// of the last 4,096 events it passed on), so within a process each event
+// is handled once. Across a restart of the
+// process, the events received but not handled before it stopped arrive
+// again: at least once. Replay alone does not recover events lost with a
+// response while the session lives on (a torn connection): the next
+// resume starts after the last event handled. The ack extension recovers
+// those; use both where the server has both.
 package replay

@@ -36,6 +36,11 @@ type Extension struct {
 	mu sync.Mutex
 	// sent holds the id each channel's last /meta/subscribe carried.
 	sent map[bayeux.Channel]int64
+	// kept holds the replay ids of the last events of each channel passed
+	// on to the subscriptions in this process (see Keep); dropped counts
+	// the copies Keep dropped.
+	kept    map[bayeux.Channel]*recentIDs
+	dropped int64
 }
 
 // sessionBox holds the session handle (an interface) for atomic.Pointer.
@@ -69,7 +74,8 @@ func WithFallback(id int64) Option {
 
 // New returns a replay extension configured by opts.
 func New(opts ...Option) *Extension {
-	e := &Extension{start: StartNew, fallback: StartAll, sent: make(map[bayeux.Channel]int64)}
+	e := &Extension{start: StartNew, fallback: StartAll,
+		sent: make(map[bayeux.Channel]int64), kept: make(map[bayeux.Channel]*recentIDs)}
 	for _, o := range opts {
 		if o != nil {
 			o(e)
@@ -137,6 +143,49 @@ func (e *Extension) Delivered(_ bayeux.Channel, m *bayeux.Message) {
 	}
 }
 
+// Keep drops an event that the subscriptions received already
+// (bayeux.FilterExtension): one whose replay id is among the last 4,096
+// passed on for its channel in this process. A server sends such copies
+// when a channel resumes from its stored id (the last event handled)
+// while later events were received but not yet handled: the session was
+// lost, or the subscription was sent twice. Only ids seen are dropped: an
+// event that arrives after one with a greater id (replayed events riding
+// on the subscribe reply can be overtaken by newer ones pushed on a
+// websocket) is passed on, late, never lost. Events without a replay id,
+// and every event while the server did not agree to replay, are kept.
+// Once the server refuses a channel's id, the channel's ids are forgotten
+// (the server's ids may have started again).
+func (e *Extension) Keep(m *bayeux.Message) bool {
+	if m.IsMeta() || m.HasSuccessful() || !e.enabled.Load() {
+		return true
+	}
+	id, ok := replayID(m.Data)
+	if !ok {
+		return true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.kept[m.Channel]
+	if r == nil {
+		r = &recentIDs{}
+		e.kept[m.Channel] = r
+	}
+	if r.seen(id) {
+		e.dropped++
+		return false
+	}
+	r.add(id)
+	return true
+}
+
+// Dropped returns how many copies of events already received Keep
+// dropped.
+func (e *Extension) Dropped() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dropped
+}
+
 // Retry handles a /meta/subscribe the server denied for its replay id
 // (bayeux.RetryExtension): the channel's stored id is replaced by the
 // fallback, the error handler gets an *InvalidIDError, and the
@@ -153,6 +202,7 @@ func (e *Extension) Retry(request, reply *bayeux.Message, _ error) bool {
 		again := ok && id != e.fallback
 		if again {
 			e.sent[ch] = e.fallback
+			delete(e.kept, ch)
 		}
 		e.mu.Unlock()
 		if !again {
@@ -221,4 +271,5 @@ var (
 	_ bayeux.SessionExtension   = (*Extension)(nil)
 	_ bayeux.RetryExtension     = (*Extension)(nil)
 	_ bayeux.DeliveredExtension = (*Extension)(nil)
+	_ bayeux.FilterExtension    = (*Extension)(nil)
 )

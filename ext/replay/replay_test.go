@@ -3,7 +3,9 @@ package replay_test
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
@@ -202,5 +204,53 @@ func TestDelivered(t *testing.T) {
 	ext.Delivered("/event/*", &bayeux.Message{Channel: orders, Data: []byte(`{"event":{"replayId":42}}`)})
 	if id, ok := ext.Store().Load(orders); !ok || id != 42 {
 		t.Errorf("stored %d, %v; want 42", id, ok)
+	}
+}
+
+// Events received but not yet handled when the session is lost are sent
+// again by the server after the resume (the stored id is the last one
+// handled); the extension drops those copies, so each event is handled
+// once, in order.
+func TestResumeDropsCopiesOfPendingEvents(t *testing.T) {
+	for _, transport := range []string{"long-polling", "websocket"} {
+		t.Run(transport, func(t *testing.T) {
+			srv := salesforceServer(t, nil)
+			ext := replay.New()
+			c := connect(t, srv, transport, nil, ext)
+			got := newIDs()
+			release := make(chan struct{})
+			var once sync.Once
+			_, err := c.Subscribe(testCtx(t), orders, func(m bayeux.Message) {
+				if id, _ := bayeux.RawInt(m.Data, "event", "replayId"); id > 1 {
+					<-release // events after the first wait: received, not handled
+				}
+				got.handle(m)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer once.Do(func() { close(release) })
+			first := publish(t, srv, orders, 1)
+			got.until(t, first[0])
+			pending := publish(t, srv, orders, 3)
+			if err := srv.WaitFor(testCtx(t), func(s *bayeuxtest.Server) bool { return s.HeldConnects() > 0 }); err != nil {
+				t.Fatal(err)
+			}
+			srv.ExpireAllSessions() // the client resumes from first[0]
+			ctx := testCtx(t)
+			for ext.Dropped() < int64(len(pending)) && ctx.Err() == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := ext.Dropped(); n != int64(len(pending)) {
+				t.Fatalf("dropped %d copies, want %d", n, len(pending))
+			}
+			once.Do(func() { close(release) })
+			last := publish(t, srv, orders, 1)
+			all := got.until(t, last[0])
+			want := slices.Concat(first, pending, last)
+			if !slices.Equal(all, want) {
+				t.Fatalf("handled %v, want %v", all, want)
+			}
+		})
 	}
 }

@@ -157,6 +157,16 @@ func (p *Proxy) Inject(k Kind, d time.Duration) {
 	}
 }
 
+// Pending returns how many injected faults (Truncate, Status5xx, Garbage,
+// CloseAfterResponse) are still waiting for a chunk to act on: while no
+// traffic flows they pile up, and then break the requests that follow one
+// after another.
+func (p *Proxy) Pending() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.armed)
+}
+
 // Clear removes the faults still waiting for a chunk and ends a stall or
 // slow reads in progress.
 func (p *Proxy) Clear() {

@@ -109,7 +109,13 @@ func TestChunkFaults(t *testing.T) {
 		t.Run(tc.kind.String(), func(t *testing.T) {
 			b := newBackend(t)
 			b.proxy.Inject(tc.kind, 0)
+			if n := b.proxy.Pending(); n != 1 {
+				t.Fatalf("%d faults pending, want 1", n)
+			}
 			got, err := b.get(t, client(), "/")
+			if n := b.proxy.Pending(); n != 0 {
+				t.Fatalf("%d faults pending after a request, want 0", n)
+			}
 			if !tc.check(got, err) {
 				t.Fatalf("got %q, %v", got, err)
 			}
