@@ -149,7 +149,10 @@ func (t *Transport) Init(cfg bayeux.TransportConfig) error {
 			t.dialer.TLSClientConfig = httpTr.TLSClientConfig
 		}
 	} else {
-		t.dialer = gws.Dialer{HandshakeTimeout: DefaultHandshakeTimeout, Proxy: http.ProxyFromEnvironment}
+		// Write buffers come from a pool shared by every connection of
+		// the process: an idle session holds none (4 KiB each otherwise).
+		t.dialer = gws.Dialer{HandshakeTimeout: DefaultHandshakeTimeout, Proxy: http.ProxyFromEnvironment,
+			WriteBufferPool: writeBuffers}
 		if httpTr != nil {
 			t.dialer.Proxy = httpTr.Proxy
 			t.dialer.TLSClientConfig = httpTr.TLSClientConfig
@@ -591,3 +594,7 @@ func putBuf(b *[]byte) {
 	*b = (*b)[:0]
 	bufPool.Put(b)
 }
+
+// writeBuffers is the pool of write buffers the default dialer's
+// connections share.
+var writeBuffers = &sync.Pool{}
