@@ -52,8 +52,8 @@ type Client struct {
 	urlIndex    int
 	stopLoop    context.CancelFunc
 
-	quit      chan struct{} // closed when the client starts shutting down
-	quitOnce  sync.Once
+	quit      context.Context // ends when the client starts shutting down
+	endQuit   context.CancelFunc
 	stopping  chan struct{} // closed by Disconnect: the loop sends nothing new
 	stopOnce  sync.Once
 	loopDone  chan struct{} // closed when the loop goroutine returns
@@ -93,9 +93,10 @@ func NewClient(serverAddress string, opts ...Option) (*Client, error) {
 	}
 	track := newTracker()
 	c := &Client{opts: o, log: o.Logger, track: track,
-		sessChanged: make(chan struct{}), quit: make(chan struct{}), loopDone: make(chan struct{}),
+		sessChanged: make(chan struct{}), loopDone: make(chan struct{}),
 		stopping: make(chan struct{}), shutDown: make(chan struct{}), drained: make(chan struct{}, 1),
 		urls: urls}
+	c.quit, c.endQuit = context.WithCancel(context.Background())
 	c.reports = &reportQueue{track: track, onError: o.ErrorHandler, onState: o.StateListener}
 	c.pending.init()
 	c.subs.init()

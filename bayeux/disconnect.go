@@ -103,7 +103,7 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect, fromLoop bool) er
 			}
 		}
 	}
-	c.quitOnce.Do(func() { close(c.quit) })
+	c.endQuit()
 	c.mu.Lock()
 	if c.sess != nil {
 		c.sess.cancel(ErrClosed)

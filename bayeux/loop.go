@@ -170,8 +170,9 @@ func (c *Client) sleep(ctx context.Context, sess *session, p phase, d time.Durat
 
 // backpressure waits while a subscription's queue is over its size
 // (OverflowBlock): the next /meta/connect, which would bring more
-// messages, waits for the handlers. It returns false when the session was
-// lost or the client stops meanwhile.
+// messages, waits for the handlers. It returns false when the client
+// stops meanwhile; when the session is lost it returns true, and the
+// connect that follows reports it.
 func (c *Client) backpressure(ctx context.Context, sess *session) bool {
 	warned := false
 	for c.over.Load() > 0 {
@@ -183,19 +184,14 @@ func (c *Client) backpressure(ctx context.Context, sess *session) bool {
 		select {
 		case <-c.drained:
 		case <-t.C:
-		case <-ctx.Done():
 		case <-c.stopping:
-		case <-sess.ctx.Done():
+			t.Stop()
+			return false
+		case <-sess.ctx.Done(): // lost, or ctx ended (sess.ctx derives from it)
+			t.Stop()
+			return ctx.Err() == nil
 		}
 		t.Stop()
-		if ctx.Err() != nil || sess.lost() {
-			return sess.lost() && ctx.Err() == nil
-		}
-		select {
-		case <-c.stopping:
-			return false
-		default:
-		}
 	}
 	return true
 }

@@ -108,7 +108,7 @@ func (c *Client) waitReady(ctx context.Context) (*session, error) {
 		}
 		select {
 		case <-changed:
-		case <-c.quit:
+		case <-c.quit.Done():
 		case <-ctx.Done():
 			if last != nil {
 				return nil, fmt.Errorf("bayeux: no session (client %s, last failure: %w): %w", state, last, ctx.Err())

@@ -134,7 +134,7 @@ func (s *Subscription) Unsubscribe(ctx context.Context) error {
 	select {
 	case err := <-wait:
 		return err
-	case <-c.quit:
+	case <-c.quit.Done():
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("bayeux: unsubscribe %s: no answer yet (it is still carried out): %w", s.channel, ctx.Err())
@@ -173,7 +173,7 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 			c.subs.abandon(ch, ErrClosed)
 			return
 		}
-		sess, err := c.waitReady(c.quitContext())
+		sess, err := c.waitReady(c.quit)
 		if err != nil {
 			c.subs.abandon(ch, ErrClosed)
 			return
@@ -274,26 +274,8 @@ func (c *Client) pause(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-c.quit:
+	case <-c.quit.Done():
 		return false
-	}
-}
-
-// quitContext returns a context that ends when the client shuts down.
-func (c *Client) quitContext() context.Context { return quitCtx{c.quit} }
-
-// quitCtx is a context.Context ended by a channel, without a goroutine.
-type quitCtx struct{ quit chan struct{} }
-
-func (q quitCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (q quitCtx) Done() <-chan struct{}       { return q.quit }
-func (q quitCtx) Value(any) any               { return nil }
-func (q quitCtx) Err() error {
-	select {
-	case <-q.quit:
-		return context.Canceled
-	default:
-		return nil
 	}
 }
 
@@ -522,8 +504,7 @@ func (r *subRegistry) denied(ch Channel, err error) (retry bool) {
 	})
 	for _, s := range gone {
 		s.removed.Store(true)
-		s.stopped.Store(true)
-		s.quitOnce.Do(func() { close(s.quit) })
+		s.stop()
 		r.unlistLocked(s)
 		s.state, s.err = SubscriptionUnsubscribed, err
 		close(s.settled)
