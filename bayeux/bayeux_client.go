@@ -49,7 +49,7 @@ func NewBayeuxClientWithOptions(serverAddress string, opts ...Option) (*BayeuxCl
 		return nil, err
 	}
 	b := &BayeuxClient{state: NewConnectionStateMachine()}
-	b.endpoint, err = newEndpoint(serverAddress, &o, b.keepPushed)
+	b.endpoint, err = newEndpoint(serverAddress, &o, b.keepPushed, false)
 	if err != nil {
 		return nil, err
 	}

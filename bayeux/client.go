@@ -100,7 +100,7 @@ func NewClient(serverAddress string, opts ...Option) (*Client, error) {
 	c.reports = &reportQueue{track: track, onError: o.ErrorHandler, onState: o.StateListener}
 	c.pending.init()
 	c.subs.init()
-	c.wire, err = newEndpoint(serverAddress, &o, c.receive)
+	c.wire, err = newEndpoint(serverAddress, &o, c.receive, true)
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,7 @@ type registeredExt struct {
 	ext  MessageExtender
 }
 
-func newEndpoint(serverAddress string, o *Options, onPush func([]Message)) (*endpoint, error) {
+func newEndpoint(serverAddress string, o *Options, onPush func([]Message), receiveReplies bool) (*endpoint, error) {
 	u, err := url.Parse(serverAddress)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: server address %q must be an absolute http or https URL", ErrInvalidOption, serverAddress)
@@ -137,7 +137,7 @@ func newEndpoint(serverAddress string, o *Options, onPush func([]Message)) (*end
 		seen[t.Name()] = true
 	}
 	cfg := TransportConfig{HTTPClient: e.httpClient, Jar: e.jar, Logger: o.Logger, Receive: e.receivePushed,
-		Header: e.setHeaders}
+		ReceiveReplies: receiveReplies, Header: e.setHeaders}
 	for i, t := range ts {
 		if err := t.Init(cfg); err != nil {
 			for _, done := range ts[:i] {

@@ -25,6 +25,14 @@ import (
 //   - Messages that arrive outside any reply (events pushed on a websocket,
 //     late replies) are passed to TransportConfig.Receive. The client treats
 //     them exactly as messages returned by RoundTrip.
+//   - When TransportConfig.ReceiveReplies is set, a transport with a
+//     persistent connection may pass every frame it receives, replies
+//     included, to Receive, whole and in the order received, and return
+//     from RoundTrip with no messages once the replies of its batch have
+//     been passed: the client matches replies to requests by id whichever
+//     way they come. That keeps a frame's events and the reply they ride
+//     with in the server's order (the acknowledgement extension needs a
+//     /meta/connect reply's batch id before that batch's events).
 //   - RoundTrip must be safe for concurrent use: a held /meta/connect and a
 //     publish overlap in time. An HTTP transport must never make a publish
 //     wait behind the held /meta/connect (the specification allows two
@@ -73,6 +81,12 @@ type TransportConfig struct {
 	// be called from any goroutine; the client orders and dispatches them.
 	// It must not be called after Close returns.
 	Receive func([]Message)
+	// ReceiveReplies reports that Receive also takes replies: the client
+	// matches them to its requests by id, so a transport with a persistent
+	// connection may pass whole frames to Receive, replies included, and
+	// return none from RoundTrip (see Transport). The session Client sets
+	// it; BayeuxClient, which returns replies to its caller, does not.
+	ReceiveReplies bool
 	// ClientName is a short identifier of the client for logs.
 	ClientName string
 	// Header, when set, sets the client's headers (WithHeader, and those

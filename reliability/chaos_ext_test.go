@@ -56,15 +56,6 @@ var extRuns = []extRun{
 	{name: "replay-lossy", replay: true, kinds: chaosproxy.Kinds, restarts: true, lossy: true},
 }
 
-// staleConnectOverWebSocket is why the ack run over websocket may deliver
-// a batch twice.
-const staleConnectOverWebSocket = "a /meta/connect that failed on the client (its socket torn after a stall) " +
-	"reaches the server late, after later connects, with an older ack; the server puts the unacknowledged events " +
-	"in its reply, which no one reads, and sends them again in the next batch. ext/ack notices the repeat by the " +
-	"skipped batch id of that reply (replyLocked), but over websocket the events of a frame are delivered (through the transport's Receive callback) before " +
-	"its /meta/connect reply is handled (returned by RoundTrip), so the copies pass before the extension is armed. Over HTTP the reply " +
-	"and its events are handled together, and the copies are dropped (ext/ack TestStaleConnectCopy)."
-
 // replayReorderReason is why replay alone may deliver events out of
 // order.
 const replayReorderReason = "the events a server replays after a resume ride on the response to the " +
@@ -306,10 +297,6 @@ func runChaosExt(t *testing.T, run extRun, name string, newTransport func() baye
 		seq.received+seq.duplicates, seq.duplicates, seq.reordered, lost, complete.Round(time.Millisecond))
 	if seq.received == 0 {
 		t.Errorf("%s %s: no message delivered", run.name, name)
-	}
-	if seq.duplicates > 0 && !t.Failed() && run.ack && !run.replay && name == bayeux.ConnectionTypeWebSocket {
-		t.Logf("duplicates (first %v)", seq.dupes)
-		skipKnownBug(t, fmt.Sprintf("%d duplicates: %s", seq.duplicates, staleConnectOverWebSocket))
 	}
 	if seq.duplicates > 0 {
 		t.Errorf("%s %s: %d duplicates (first %v)", run.name, name, seq.duplicates, seq.dupes)

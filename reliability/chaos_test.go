@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"sort"
@@ -136,13 +137,17 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 	var failedPublishes sync.Map
 	seqs := map[string]*sequence{"server": {}, "client": {failed: &failedPublishes}}
 	var probes atomic.Int32
-	var recoveries, errorsSeen atomic.Int32
+	var recoveries, errorsSeen, resent atomic.Int32
 	newClient := func(listen bool) *bayeux.Client {
 		counted := &recoveries
 		if !listen {
 			counted = nil
 		}
-		c, err := bayeux.NewClient(proxyURL, chaosClientOptions(newTransport, &errorsSeen, counted)...)
+		opts := chaosClientOptions(newTransport, &errorsSeen, counted)
+		if !listen {
+			opts = append(opts, bayeux.WithLogger(slog.New(&resentCounter{n: &resent})))
+		}
+		c, err := bayeux.NewClient(proxyURL, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,19 +270,60 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 	if s.received == 0 {
 		t.Errorf("%s: no message delivered during the run", name)
 	}
-	if s.duplicates == 0 && c.duplicates > 0 && name != bayeux.ConnectionTypeWebSocket && !t.Failed() {
-		t.Logf("client stream: %d duplicates", c.duplicates)
-		skipKnownBug(t, fmt.Sprintf("%d of the publishing client's messages delivered twice: %s", c.duplicates, reuseRetryReason))
+	if s.duplicates == 0 && c.duplicates > 0 && name != bayeux.ConnectionTypeWebSocket {
+		// Each duplicate must come from a publish re-sent after a stale
+		// kept-alive connection (the publisher sends one at a time, so
+		// one re-send duplicates at most one message), never otherwise.
+		if n := resent.Load(); int(n) >= c.duplicates {
+			t.Logf("client stream: %d duplicates, from %d publishes re-sent on a fresh connection: %s",
+				c.duplicates, n, reuseRetryReason)
+			c.duplicates = 0
+		} else {
+			t.Errorf("%s: %d of the publishing client's messages delivered twice, but only %d publishes were re-sent",
+				name, c.duplicates, n)
+		}
 	}
 	if s.duplicates+c.duplicates > 0 {
 		t.Errorf("%s: %d duplicates (server stream %+v, client stream %+v)", name, s.duplicates+c.duplicates, *s, *c)
 	}
 	if n := s.reordered + c.reordered; n > 0 && !t.Failed() {
 		t.Logf("out of order (n after last): server stream %v, client stream %v", s.late, c.late)
-		skipKnownBug(t, fmt.Sprintf("%d messages out of order: %s", n, reorderReason))
+		// Over websocket every message of the session comes on one
+		// connection and is handled in the order of its frames: order
+		// must hold. Over HTTP, events may ride on concurrent responses.
+		if name != bayeux.ConnectionTypeWebSocket {
+			skipKnownBug(t, fmt.Sprintf("%d messages out of order: %s", n, reorderReason))
+		}
 		t.Errorf("%s: %d messages out of order", name, n)
 	}
 }
+
+// resentCounter is a slog.Handler counting the requests other than
+// /meta/connect that the HTTP transports re-sent on a fresh connection
+// after a stale kept-alive connection (their Debug record).
+type resentCounter struct{ n *atomic.Int32 }
+
+func (h *resentCounter) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *resentCounter) Handle(_ context.Context, r slog.Record) error {
+	if !strings.Contains(r.Message, "re-sent on a fresh connection") {
+		return nil
+	}
+	connect := false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "connect" {
+			connect = a.Value.Bool()
+		}
+		return true
+	})
+	if !connect {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+func (h *resentCounter) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *resentCounter) WithGroup(string) slog.Handler      { return h }
 
 // injectFaults injects one of kinds every 100-700 ms (stalls and slow
 // reads of 0.1-3 s) and, when srv is not nil, restarts it every 4-6 s,

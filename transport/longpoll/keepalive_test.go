@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,3 +28,64 @@ func TestBackToBackPublishesToClosingServer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A publish re-sent on a fresh connection is logged at Debug, marked as
+// not a /meta/connect, so that a user (and the chaos runs) can tell a
+// re-sent publish, which may be delivered twice, from a re-sent connect.
+func TestResentPublishIsLogged(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := closingserver.Start(closingserver.CloseOnReuse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	defer c.CloseIdleConnections()
+	var mu sync.Mutex
+	var resent []bool // the "connect" attribute of each record
+	h := recordHandler(func(r slog.Record) {
+		if r.Message != "bayeux: request re-sent on a fresh connection after a stale kept-alive connection" {
+			return
+		}
+		connect := true
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "connect" {
+				connect = a.Value.Bool()
+			}
+			return true
+		})
+		mu.Lock()
+		resent = append(resent, connect)
+		mu.Unlock()
+	})
+	tr := longpoll.New()
+	defer tr.Close()
+	if err := tr.Init(bayeux.TransportConfig{HTTPClient: c, Logger: slog.New(h)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.PublishBackToBack(ctx, tr, 20); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resent) == 0 {
+		t.Fatal("no re-sent publish logged")
+	}
+	for i, connect := range resent {
+		if connect {
+			t.Errorf("record %d: connect=true for a publish", i)
+		}
+	}
+}
+
+// recordHandler is a slog.Handler passing every record to a function.
+type recordHandler func(slog.Record)
+
+func (h recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h(r)
+	return nil
+}
+func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordHandler) WithGroup(string) slog.Handler      { return h }

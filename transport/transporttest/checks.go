@@ -44,18 +44,36 @@ type result struct {
 // rt sends msgs and fails the check on an error.
 func (e *env) rt(msgs ...bayeux.Message) []bayeux.Message {
 	e.tb.Helper()
-	out, err := e.tr.RoundTrip(e.ctx, e.srv.URL, msgs)
+	out, err := e.roundTrip(e.ctx, msgs)
 	if err != nil {
 		e.tb.Fatalf("RoundTrip(%s): %v", msgs[0].Channel, err)
 	}
 	return out
 }
 
+// roundTrip calls RoundTrip. With WithReceiveReplies, it adds to the
+// answer the replies to msgs that came through Receive instead (the
+// transport passes them before RoundTrip returns), taking them out of
+// what Receive recorded, as the session Client matches them by id.
+func (e *env) roundTrip(ctx context.Context, msgs []bayeux.Message) ([]bayeux.Message, error) {
+	out, err := e.tr.RoundTrip(ctx, e.srv.URL, msgs)
+	if err != nil || !e.cfg.receiveReplies {
+		return out, err
+	}
+	ids := map[string]bool{}
+	for i := range msgs {
+		if msgs[i].ID != "" {
+			ids[msgs[i].ID] = true
+		}
+	}
+	return append(out, e.rec.takeReplies(ids)...), nil
+}
+
 // goRT sends msgs from another goroutine.
 func (e *env) goRT(ctx context.Context, msgs ...bayeux.Message) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
-		out, err := e.tr.RoundTrip(ctx, e.srv.URL, msgs)
+		out, err := e.roundTrip(ctx, msgs)
 		ch <- result{out, err}
 	}()
 	return ch

@@ -37,13 +37,19 @@ const (
 type Option func(*config)
 
 type config struct {
-	kind       Kind
-	serverOpts []bayeuxtest.Option
-	prompt     time.Duration
+	kind           Kind
+	serverOpts     []bayeuxtest.Option
+	prompt         time.Duration
+	receiveReplies bool
 }
 
 // WithKind declares the transport's kind instead of inferring it.
 func WithKind(k Kind) Option { return func(c *config) { c.kind = k } }
+
+// WithReceiveReplies runs the checks with TransportConfig.ReceiveReplies
+// set, as the session Client does: replies may then come through Receive
+// instead of RoundTrip's answer, and the checks accept either.
+func WithReceiveReplies() Option { return func(c *config) { c.receiveReplies = true } }
 
 // WithServerOptions adds options to the bayeuxtest servers the checks
 // start (after the harness's own, so they can replace them).
@@ -222,11 +228,12 @@ func runCheck(tb testing.TB, c check, cfg config, newTransport func() bayeux.Tra
 	e.tr = newTransport()
 	e.name = e.tr.Name()
 	tcfg := bayeux.TransportConfig{
-		HTTPClient: e.client,
-		Jar:        jar,
-		Logger:     discardLogger(),
-		Receive:    e.rec.receive,
-		ClientName: "transporttest",
+		HTTPClient:     e.client,
+		Jar:            jar,
+		Logger:         discardLogger(),
+		Receive:        e.rec.receive,
+		ReceiveReplies: cfg.receiveReplies,
+		ClientName:     "transporttest",
 	}
 	if err := e.tr.Init(tcfg); err != nil {
 		tb.Fatalf("Init: %v", err)
@@ -271,6 +278,25 @@ func (r *recorder) messages() ([]bayeux.Message, <-chan struct{}) {
 		r.notify = make(chan struct{})
 	}
 	return slices.Clone(r.msgs), r.notify
+}
+
+// takeReplies removes from the messages received the replies whose id is
+// in ids (a meta message, or one with "successful"), and returns them.
+func (r *recorder) takeReplies(ids map[string]bool) []bayeux.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var replies []bayeux.Message
+	kept := r.msgs[:0]
+	for _, m := range r.msgs {
+		if ids[m.ID] && (m.IsMeta() || m.HasSuccessful()) {
+			replies = append(replies, m)
+			delete(ids, m.ID)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	r.msgs = kept
+	return replies
 }
 
 func (r *recorder) markClosed() {

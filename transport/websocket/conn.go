@@ -115,8 +115,10 @@ func (c *conn) register(msgs []bayeux.Message, nIDs int) (*call, error) {
 			return nil, fmt.Errorf("%w: %q", ErrDuplicateID, id)
 		}
 	}
-	cl := &call{remaining: nIDs, replies: make([]bayeux.Message, 0, nIDs), done: make(chan struct{}),
-		frames: c.frames.Load()}
+	cl := &call{remaining: nIDs, done: make(chan struct{}), frames: c.frames.Load()}
+	if !c.t.receiveReplies {
+		cl.replies = make([]bayeux.Message, 0, nIDs)
+	}
 	for i := range msgs {
 		if id := msgs[i].ID; id != "" {
 			c.pending[id] = cl
@@ -400,19 +402,29 @@ func (c *conn) readFrame(r io.Reader) ([]byte, error) {
 
 // handleFrame decodes a frame and dispatches its messages: a reply to a
 // pending request completes it; every other message (events, replies
-// nobody waits for) goes to Receive. Runs of consecutive non-replies are
-// passed to Receive as they stand in the frame, so that the order of the
-// frame is kept. A malformed frame returns the error that tears the
-// connection.
+// nobody waits for) goes to Receive. A malformed frame returns the error
+// that tears the connection.
+//
+// When the client takes replies through Receive (ReceiveReplies), the
+// whole frame goes to Receive in one call, and the requests it answers
+// complete after that, with no messages of their own: the client handles
+// the frame in the server's order, a /meta/connect reply with the events
+// around it. Otherwise runs of consecutive non-replies are passed to
+// Receive as they stand in the frame, and the replies are returned by
+// the RoundTrips they answer.
 func (c *conn) handleFrame(frame []byte) error {
 	msgs, err := bayeux.DecodeMessages(frame)
 	if err != nil {
 		return transportError(err)
 	}
+	if c.t.receiveReplies {
+		c.handleWhole(msgs)
+		return nil
+	}
 	start := 0
 	for i := range msgs {
 		m := &msgs[i]
-		if m.ID == "" || !(m.HasSuccessful() || m.IsMeta()) {
+		if !isReply(m) {
 			continue
 		}
 		c.mu.Lock()
@@ -439,6 +451,44 @@ func (c *conn) handleFrame(frame []byte) error {
 	}
 	c.t.deliver(msgs[start:len(msgs):len(msgs)])
 	return nil
+}
+
+// isReply reports whether m may be the reply to a pending request.
+func isReply(m *bayeux.Message) bool {
+	return m.ID != "" && (m.HasSuccessful() || m.IsMeta())
+}
+
+// handleWhole passes a frame to Receive whole, then completes the
+// requests whose replies it held (the client took the replies from
+// Receive). A frame Receive no longer takes (Close is returning)
+// completes nothing: Close fails those requests. A request that gave up
+// or failed meanwhile is left as it is.
+func (c *conn) handleWhole(msgs []bayeux.Message) {
+	if !c.t.deliver(msgs) {
+		return
+	}
+	var done []*call
+	c.mu.Lock()
+	for i := range msgs {
+		m := &msgs[i]
+		if !isReply(m) {
+			continue
+		}
+		cl := c.pending[m.ID]
+		if cl == nil {
+			continue
+		}
+		delete(c.pending, m.ID)
+		cl.remaining--
+		if cl.remaining == 0 && !cl.finished {
+			cl.finished = true
+			done = append(done, cl)
+		}
+	}
+	c.mu.Unlock()
+	for _, cl := range done {
+		close(cl.done)
+	}
 }
 
 // keepAlive pings the server every ping interval and tears the connection

@@ -14,7 +14,12 @@
 // connection's reader goroutine, in the order of the frames: Receive
 // should hand messages off quickly, since the next frame is not read
 // before it returns. Decoded messages alias the frame they came in (a new
-// buffer for each frame, never reused).
+// buffer for each frame, never reused). When the client takes replies
+// through Receive (bayeux.TransportConfig.ReceiveReplies, set by the
+// session Client), every frame goes to Receive whole, replies included,
+// and RoundTrip returns no messages once its replies were passed: the
+// client handles each frame in the server's order, a /meta/connect reply
+// together with the events around it.
 //
 // The transport pings the server (WithPingInterval, 20 s by default) and
 // declares the connection dead when nothing comes back within the pong

@@ -12,3 +12,9 @@ import (
 func TestTransportContract(t *testing.T) {
 	transporttest.Run(t, func() bayeux.Transport { return websocket.New() })
 }
+
+// It keeps it too when it hands whole frames, replies included, to
+// Receive, as it does for the session Client.
+func TestTransportContractReceiveReplies(t *testing.T) {
+	transporttest.Run(t, func() bayeux.Transport { return websocket.New() }, transporttest.WithReceiveReplies())
+}

@@ -73,13 +73,16 @@ type Transport struct {
 	o options
 
 	// Set by Init, read-only afterwards.
-	inited   bool
-	cfg      bayeux.TransportConfig
-	dialer   gws.Dialer
-	header   http.Header
-	receive  func([]bayeux.Message)
-	logger   *slog.Logger
-	initOnce sync.Mutex
+	inited  bool
+	cfg     bayeux.TransportConfig
+	dialer  gws.Dialer
+	header  http.Header
+	receive func([]bayeux.Message)
+	// receiveReplies: whole frames go to receive, replies included
+	// (bayeux.TransportConfig.ReceiveReplies).
+	receiveReplies bool
+	logger         *slog.Logger
+	initOnce       sync.Mutex
 
 	ctx    context.Context // done when Close starts
 	cancel context.CancelFunc
@@ -136,6 +139,7 @@ func (t *Transport) Init(cfg bayeux.TransportConfig) error {
 		t.logger = slog.New(slog.DiscardHandler)
 	}
 	t.receive = cfg.Receive
+	t.receiveReplies = cfg.ReceiveReplies && cfg.Receive != nil
 
 	var httpTr *http.Transport
 	if cfg.HTTPClient == nil || cfg.HTTPClient.Transport == nil {
@@ -541,16 +545,18 @@ func toWebSocketURL(raw string) (wsURL, auth string, err error) {
 }
 
 // deliver passes msgs to the Receive callback, unless Close has returned
-// (or is returning).
-func (t *Transport) deliver(msgs []bayeux.Message) {
+// (or is returning). It reports whether msgs were passed (or were none).
+func (t *Transport) deliver(msgs []bayeux.Message) bool {
 	if len(msgs) == 0 || t.receive == nil {
-		return
+		return true
 	}
 	t.recvMu.RLock()
 	defer t.recvMu.RUnlock()
-	if !t.recvClosed {
-		t.receive(msgs)
+	if t.recvClosed {
+		return false
 	}
+	t.receive(msgs)
+	return true
 }
 
 // Close sends a close frame (1000) on the open connection, fails the

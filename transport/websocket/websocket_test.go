@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -146,6 +147,66 @@ func TestReplyMatchingWithInterleavedEvents(t *testing.T) {
 	want := []string{`/foo {"n":1} `, `/foo {"n":2} 7`, `/foo {"n":3} `, `/foo {"n":4} `, `/meta/subscribe  999`}
 	if diff := cmp.Diff(want, data); diff != "" {
 		t.Fatalf("Receive got (-want +got):\n%s", diff)
+	}
+}
+
+// TestWholeFramesWithReceiveReplies: when the client takes replies
+// through Receive, each frame reaches Receive whole, in one call, with
+// its reply in the server's place among the events, and RoundTrip
+// returns once that call returned, with no messages of its own.
+func TestWholeFramesWithReceiveReplies(t *testing.T) {
+	srv := newWSServer(t, func(sc *sconn) {
+		msgs, err := sc.read()
+		if err != nil {
+			return
+		}
+		conn := msgs[0]
+		_ = sc.send(event("/foo", `{"n":1}`))
+		// CometD puts a /meta/connect reply's events before it, Faye
+		// after it: both around the reply here.
+		_ = sc.send(event("/foo", `{"n":2}`), reply(conn), event("/foo", `{"n":3}`))
+		drain(sc)
+	})
+	// Receive is slow, to see that RoundTrip does not return while the
+	// frame holding its reply is still being handled.
+	rec := &recorder{tb: t}
+	var inReceive atomic.Bool
+	tr := New()
+	err := tr.Init(bayeux.TransportConfig{HTTPClient: &http.Client{}, Logger: slog.New(slog.DiscardHandler),
+		ReceiveReplies: true, Receive: func(msgs []bayeux.Message) {
+			inReceive.Store(true)
+			time.Sleep(20 * time.Millisecond)
+			rec.receive(msgs)
+			inReceive.Store(false)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	replies, err := tr.RoundTrip(context.Background(), srv.URL, []bayeux.Message{connect("5")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inReceive.Load() {
+		t.Error("RoundTrip returned while Receive was handling its reply's frame")
+	}
+	if len(replies) != 0 {
+		t.Errorf("RoundTrip returned %d messages, want none (the reply went to Receive)", len(replies))
+	}
+	got := rec.waitFor(t, 4)
+	var seen []string
+	for _, m := range got {
+		seen = append(seen, string(m.Channel)+" "+string(m.Data))
+	}
+	want := []string{`/foo {"n":1}`, `/foo {"n":2}`, `/meta/connect `, `/foo {"n":3}`}
+	if diff := cmp.Diff(want, seen); diff != "" {
+		t.Fatalf("Receive got (-want +got):\n%s", diff)
+	}
+	rec.mu.Lock()
+	calls := rec.calls
+	rec.mu.Unlock()
+	if calls != 2 {
+		t.Errorf("Receive called %d times, want 2 (one per frame)", calls)
 	}
 }
 

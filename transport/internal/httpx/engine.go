@@ -287,7 +287,8 @@ func (e *Engine) send(ctx context.Context, r *wire.Request) ([]byte, error) {
 		// broke: say so, since a publish re-sent may be delivered twice.
 		cfg, _, _ := e.config()
 		cfg.Logger.LogAttrs(ctx, slog.LevelDebug, ResentMessage,
-			slog.String("transport", e.set.ConnectionType), slog.String("client", cfg.ClientName))
+			slog.String("transport", e.set.ConnectionType), slog.String("client", cfg.ClientName),
+			slog.Bool("connect", r.Lane == wire.LaneConnect))
 	}
 	if ex != nil && ex.StatusCode != http.StatusOK {
 		snippet := ex.Body
@@ -311,7 +312,8 @@ func (e *Engine) send(ctx context.Context, r *wire.Request) ([]byte, error) {
 
 // ResentMessage is the Debug log message of a request re-sent on a fresh
 // connection after its kept-alive connection broke before any byte of the
-// answer.
+// answer. Its "connect" attribute is true for a lone /meta/connect, false
+// for every other request (a publish among them).
 const ResentMessage = "bayeux: request re-sent on a fresh connection after a stale kept-alive connection"
 
 func (e *Engine) fail(status int, err error) error {
