@@ -37,9 +37,11 @@ const reorderReason = "events that a server queued while no /meta/connect was he
 // concurrentResponses plays the scenario: the server advises an interval,
 // so events queue between connects; a publish in that gap takes the
 // queued event in its response, which is slow; the next connect brings a
-// later event at once. It returns the order of delivery.
-func concurrentResponses(t *testing.T, withAck bool) []int {
-	opts := []bayeuxtest.Option{bayeuxtest.WithTimeout(2 * time.Second), bayeuxtest.WithInterval(300 * time.Millisecond)}
+// later event at once. It returns the order of delivery. connectOnly
+// makes the server keep events for /meta/connect replies.
+func concurrentResponses(t *testing.T, withAck, connectOnly bool) []int {
+	opts := []bayeuxtest.Option{bayeuxtest.WithTimeout(2 * time.Second), bayeuxtest.WithInterval(300 * time.Millisecond),
+		bayeuxtest.WithMetaConnectDeliveryOnly(connectOnly)}
 	copts := []bayeux.Option{bayeux.WithTransports(longpoll.New())}
 	if withAck {
 		opts = append(opts, bayeuxtest.WithAckExtension(true))
@@ -101,16 +103,24 @@ func concurrentResponses(t *testing.T, withAck bool) []int {
 // With the ack extension, events travel in /meta/connect replies only, so
 // they arrive in the server's order even when another response is slow.
 func TestEventsOfConcurrentResponsesKeepOrderWithAck(t *testing.T) {
-	if got := concurrentResponses(t, true); got[0] != 1 || got[1] != 2 || got[2] != 3 {
+	if got := concurrentResponses(t, true, false); got[0] != 1 || got[1] != 2 || got[2] != 3 {
 		t.Fatalf("delivered %v, want [1 2 3]", got)
 	}
 }
 
-// Without it, the order across concurrent responses is the network's: the
+// Without it, a server that keeps events for /meta/connect replies
+// (CometD's metaConnectDeliveryOnly, Faye) keeps the order too.
+func TestEventsOfConcurrentResponsesKeepOrderWithConnectDeliveryOnly(t *testing.T) {
+	if got := concurrentResponses(t, false, true); got[0] != 1 || got[1] != 2 || got[2] != 3 {
+		t.Fatalf("delivered %v, want [1 2 3]", got)
+	}
+}
+
+// Without either, the order across concurrent responses is the network's: the
 // known limit, shown when BAYEUX_KNOWN_BUGS=1.
 func TestEventsOfConcurrentResponsesWithoutAck(t *testing.T) {
 	skipKnownBug(t, reorderReason)
-	if got := concurrentResponses(t, false); got[0] != 1 || got[1] != 2 || got[2] != 3 {
+	if got := concurrentResponses(t, false, false); got[0] != 1 || got[1] != 2 || got[2] != 3 {
 		t.Fatalf("delivered %v, want [1 2 3]", got)
 	}
 }

@@ -94,13 +94,18 @@ func (s *Server) ackConnectLocked(sess *session, m *bayeux.Message) {
 // takeEventsLocked takes the queued events of sess that may ride on a
 // response holding replies: all of them, or, for a session using the ack
 // extension, all of them if replies hold its successful /meta/connect
-// reply (which then gets the batch id) and none otherwise.
+// reply (which then gets the batch id) and none otherwise. With
+// WithMetaConnectDeliveryOnly, a session without ack too gets its events
+// only with its successful /meta/connect reply.
 func (s *Server) takeEventsLocked(sess *session, replies []bayeux.Message) []bayeux.Message {
 	if sess == nil || sess.removed {
 		return nil
 	}
 	a := sess.ack
 	if a == nil {
+		if s.cfg.connectDeliveryOnly && !holdsConnectReply(sess, replies) {
+			return nil
+		}
 		return s.drainLocked(sess)
 	}
 	for i := range replies {
@@ -130,4 +135,16 @@ func (s *Server) takeEventsLocked(sess *session, replies []bayeux.Message) []bay
 		return q
 	}
 	return nil
+}
+
+// holdsConnectReply reports whether replies hold the successful
+// /meta/connect reply of sess.
+func holdsConnectReply(sess *session, replies []bayeux.Message) bool {
+	for i := range replies {
+		r := &replies[i]
+		if r.Channel == bayeux.MetaConnect && r.Successful && r.ClientID == sess.id {
+			return true
+		}
+	}
+	return false
 }

@@ -38,6 +38,8 @@ type config struct {
 	eventsFirst   bool
 	receivedLimit int
 	strictIDs     bool
+	// connectDeliveryOnly keeps events for /meta/connect replies.
+	connectDeliveryOnly bool
 	// Built-in extensions (ack.go, replay.go, auth.go).
 	ack       bool
 	replay    bool
@@ -180,6 +182,17 @@ func WithPath(p string) Option {
 // The default is Faye's order: replies first, then events.
 func WithEventsBeforeReplies(on bool) Option {
 	return func(c *config) { c.eventsFirst = on }
+}
+
+// WithMetaConnectDeliveryOnly makes the server send events only in
+// /meta/connect replies, as CometD's metaConnectDeliveryOnly setting does
+// (and as sessions using the ack extension always are): events never ride
+// on the response to a publish or a subscribe, nor are they pushed on a
+// websocket on their own. A session's events then come in one ordered
+// stream, whatever the transport. The default is off: events ride on any
+// response of the session, as in CometD's default.
+func WithMetaConnectDeliveryOnly(on bool) Option {
+	return func(c *config) { c.connectDeliveryOnly = on }
 }
 
 // WithReceivedLimit bounds the log kept for Received to the last n

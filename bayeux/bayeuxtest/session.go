@@ -211,7 +211,7 @@ func (s *Server) deliverLocked(sess *session, ev bayeux.Message, wake bool) {
 	if len(s.cfg.exts) > 0 && ev.Ext != nil {
 		ev.Ext = maps.Clone(ev.Ext) // each session's copy may be changed by Outgoing
 	}
-	if sess.ack == nil && sess.ws != nil && sess.ws.push(ev) {
+	if sess.ack == nil && !s.cfg.connectDeliveryOnly && sess.ws != nil && sess.ws.push(ev) {
 		return
 	}
 	sess.queue = append(sess.queue, ev)
