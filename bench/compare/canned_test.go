@@ -4,7 +4,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -50,6 +52,29 @@ func TestCannedServer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCannedServerGobayeux builds the gobayeux client (a module of its own
+// in gobayeuxclient) and runs it against the canned server: gobayeux
+// handshakes, subscribes and reports the messages it measured.
+func TestCannedServerGobayeux(t *testing.T) {
+	bin := buildGobayeuxClient(t.TempDir())
+	if bin == "" {
+		t.Fatal("the gobayeux client did not build")
+	}
+	srv := httptest.NewServer(cannedServer(500))
+	defer srv.Close()
+	out, err := exec.Command(bin, "-url", srv.URL+"/cometd", "-messages", "2000", "-warmup", "1000").Output()
+	if err != nil {
+		t.Fatalf("gobayeux client: %v: %s", err, out)
+	}
+	var m measurement
+	if err := json.Unmarshal(lastLine(out), &m); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if m.Messages < 2000 || m.CPUNs <= 0 || m.WallNs <= 0 {
+		t.Errorf("gobayeux client measured %+v, want at least 2000 messages and some CPU and wall time", m)
 	}
 }
 
