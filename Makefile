@@ -7,7 +7,7 @@
 #   make bench       run the benchmarks
 #   make fuzz        run every fuzz target for FUZZTIME (default 1m) each
 #   make fuzz-short  run every fuzz target for 3s each (part of make test)
-#   make compare     CPU per message: our client against the CometD JS client
+#   make compare     CPU per message: our client against the CometD JS client and gobayeux
 
 SHELL := /bin/bash
 GO ?= go
@@ -67,7 +67,7 @@ fuzz:
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
-# Our client against the CometD JavaScript client on the same canned
+# Our client against the CometD JavaScript client and gobayeux on the same canned
 # server, CPU per delivered message (see bench/compare). Not part of test.
 compare: tools
 	@npm ci --prefix bench/compare --no-audit --no-fund --loglevel=error >/dev/null || { echo "make: npm ci --prefix bench/compare failed" >&2; exit 1; }
