@@ -17,6 +17,8 @@ const (
 	closeServiceRestart = websocket.CloseServiceRestart
 	wsWriteTimeout      = 10 * time.Second
 	wsCoalesceMax       = 1024
+	// wsSpareMax is the largest queue a writer keeps for reuse.
+	wsSpareMax = 256
 )
 
 // wsItem is one frame waiting to be written.
@@ -24,6 +26,10 @@ type wsItem struct {
 	msgs   []bayeux.Message
 	events bool   // pushed events: Outgoing runs in the writer; may coalesce
 	raw    []byte // a Raw fault frame
+	// enc is a pushed event already encoded (push.enc), shared with the
+	// other recipients of its publish; msgs is then empty. Consecutive
+	// encoded events are written as one frame.
+	enc []byte
 }
 
 // wsConn is one websocket connection. One goroutine reads frames (the
@@ -202,9 +208,12 @@ func (wc *wsConn) applyFault(f *Fault) {
 	}
 }
 
-// push queues an event frame; it reports false if the connection is
-// closed.
-func (wc *wsConn) push(ev bayeux.Message) bool {
+// push queues an event frame (enc, when set, is its encoding); it reports
+// false if the connection is closed.
+func (wc *wsConn) push(ev bayeux.Message, enc []byte) bool {
+	if enc != nil {
+		return wc.enqueue(wsItem{enc: enc, events: true})
+	}
 	return wc.enqueue(wsItem{msgs: []bayeux.Message{ev}, events: true})
 }
 
@@ -224,9 +233,11 @@ func (wc *wsConn) enqueue(it wsItem) bool {
 }
 
 // writeLoop writes queued frames in order until the connection ends.
-// Consecutive pushed events are coalesced into one frame.
+// Consecutive pushed events (all those queued while the previous frame was
+// being written) are coalesced into one frame.
 func (wc *wsConn) writeLoop() {
 	var buf []byte
+	var spare []wsItem
 	for {
 		select {
 		case <-wc.signal:
@@ -236,32 +247,17 @@ func (wc *wsConn) writeLoop() {
 		for {
 			wc.mu.Lock()
 			items := wc.out
-			wc.out = nil
-			wc.mu.Unlock()
 			if len(items) == 0 {
+				wc.mu.Unlock()
 				break
 			}
+			wc.out = spare[:0]
+			wc.mu.Unlock()
 			for i := 0; i < len(items); {
-				it := items[i]
-				i++
-				payload := it.raw
+				var payload []byte
+				buf, payload, i = wc.frame(buf[:0], items, i)
 				if payload == nil {
-					msgs := it.msgs
-					if it.events {
-						for i < len(items) && items[i].events && len(msgs) < wsCoalesceMax {
-							msgs = append(msgs, items[i].msgs...)
-							i++
-						}
-						wc.s.outgoing(msgs)
-						msgs = wc.s.rewrite(msgs)
-					}
-					var err error
-					buf, err = bayeux.AppendMessages(buf[:0], msgs)
-					if err != nil {
-						wc.s.log.Debug("bayeuxtest: cannot encode websocket frame", "err", err)
-						continue
-					}
-					payload = buf
+					continue
 				}
 				if wc.s.cfg.mis.WebSocketFrame != nil {
 					payload = wc.s.cfg.mis.WebSocketFrame(payload)
@@ -272,8 +268,51 @@ func (wc *wsConn) writeLoop() {
 					return
 				}
 			}
+			// items becomes the next queue (wc.out holds the other one).
+			spare = nil
+			if cap(items) <= wsSpareMax {
+				clear(items)
+				spare = items
+			}
 		}
 	}
+}
+
+// frame builds the payload of the frame starting at items[i] into buf:
+// a Raw fault frame, a reply, or consecutive pushed events coalesced (up
+// to wsCoalesceMax). It returns buf, the payload (nil when the frame
+// cannot be encoded and is skipped) and the index of the next frame's
+// first item.
+func (wc *wsConn) frame(buf []byte, items []wsItem, i int) ([]byte, []byte, int) {
+	it := items[i]
+	i++
+	switch {
+	case it.raw != nil:
+		return buf, it.raw, i
+	case it.enc != nil:
+		buf = append(append(buf, '['), it.enc...)
+		for n := 1; i < len(items) && items[i].enc != nil && n < wsCoalesceMax; n++ {
+			buf = append(append(buf, ','), items[i].enc...)
+			i++
+		}
+		buf = append(buf, ']')
+		return buf, buf, i
+	}
+	msgs := it.msgs
+	if it.events {
+		for i < len(items) && items[i].events && items[i].enc == nil && len(msgs) < wsCoalesceMax {
+			msgs = append(msgs, items[i].msgs...)
+			i++
+		}
+		wc.s.outgoing(msgs)
+		msgs = wc.s.rewrite(msgs)
+	}
+	out, err := bayeux.AppendMessages(buf, msgs)
+	if err != nil {
+		wc.s.log.Debug("bayeuxtest: cannot encode websocket frame", "err", err)
+		return buf, nil, i
+	}
+	return out, out, i
 }
 
 // closeWith sends a close frame with code and reason, then closes the
