@@ -49,6 +49,7 @@ type wsConn struct {
 	closed bool
 
 	signal chan struct{} // capacity 1: out has items
+	urgent chan struct{} // capacity 1: out has an item that is not a pushed event
 	done   chan struct{} // closed by shutdown
 	once   sync.Once
 }
@@ -81,6 +82,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s: s, c: c, browser: browser, token: bearer(r.Header),
 		sessions: make(map[*session]struct{}),
 		signal:   make(chan struct{}, 1),
+		urgent:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
 	s.mu.Lock()
@@ -224,6 +226,14 @@ func (wc *wsConn) enqueue(it wsItem) bool {
 		return false
 	}
 	wc.out = append(wc.out, it)
+	if !it.events {
+		// Sent with mu held, so that the writer taking the queue also
+		// takes the token (see writeLoop).
+		select {
+		case wc.urgent <- struct{}{}:
+		default:
+		}
+	}
 	wc.mu.Unlock()
 	select {
 	case wc.signal <- struct{}{}:
@@ -234,10 +244,15 @@ func (wc *wsConn) enqueue(it wsItem) bool {
 
 // writeLoop writes queued frames in order until the connection ends.
 // Consecutive pushed events (all those queued while the previous frame was
-// being written) are coalesced into one frame.
+// being written, or held back by WithPushInterval) are coalesced into one
+// frame.
 func (wc *wsConn) writeLoop() {
-	var buf []byte
-	var spare []wsItem
+	var (
+		buf      []byte
+		spare    []wsItem
+		lastPush time.Time // when the last frame of events was written
+		pacer    *time.Timer
+	)
 	for {
 		select {
 		case <-wc.signal:
@@ -245,6 +260,9 @@ func (wc *wsConn) writeLoop() {
 			return
 		}
 		for {
+			if !wc.pace(lastPush, &pacer) {
+				return
+			}
 			wc.mu.Lock()
 			items := wc.out
 			if len(items) == 0 {
@@ -252,9 +270,14 @@ func (wc *wsConn) writeLoop() {
 				break
 			}
 			wc.out = spare[:0]
+			select {
+			case <-wc.urgent: // a reply taken now: no later wait ends for it
+			default:
+			}
 			wc.mu.Unlock()
 			for i := 0; i < len(items); {
 				var payload []byte
+				events := items[i].events
 				buf, payload, i = wc.frame(buf[:0], items, i)
 				if payload == nil {
 					continue
@@ -267,6 +290,9 @@ func (wc *wsConn) writeLoop() {
 					wc.shutdown()
 					return
 				}
+				if events && wc.s.cfg.pushInterval > 0 {
+					lastPush = time.Now()
+				}
 			}
 			// items becomes the next queue (wc.out holds the other one).
 			spare = nil
@@ -276,6 +302,47 @@ func (wc *wsConn) writeLoop() {
 			}
 		}
 	}
+}
+
+// pace waits, under WithPushInterval, until the push interval has passed
+// since last, unless something other than pushed events is queued (or gets
+// queued meanwhile). It reports false once the connection is shut down.
+func (wc *wsConn) pace(last time.Time, timer **time.Timer) bool {
+	d := wc.s.cfg.pushInterval
+	if d <= 0 || last.IsZero() {
+		return true
+	}
+	wait := time.Until(last.Add(d))
+	if wait <= 0 || !wc.onlyEvents() {
+		return true
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(wait)
+	} else {
+		(*timer).Reset(wait)
+	}
+	defer (*timer).Stop()
+	select {
+	case <-(*timer).C:
+		return true
+	case <-wc.urgent:
+		return true
+	case <-wc.done:
+		return false
+	}
+}
+
+// onlyEvents reports whether frames are queued and all of them are pushed
+// events.
+func (wc *wsConn) onlyEvents() bool {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	for _, it := range wc.out {
+		if !it.events {
+			return false
+		}
+	}
+	return len(wc.out) > 0
 }
 
 // frame builds the payload of the frame starting at items[i] into buf:
