@@ -195,21 +195,32 @@ func (s *Server) publishLocked(ev bayeux.Message, exclude *session, deferred *[]
 // push is an event on its way to the recipients of one publish: the
 // message and, when every recipient is sent the same bytes (no Outgoing
 // extension and no Misbehaviour.Rewrite may change them), its JSON
-// encoding, made once and shared read-only by the websocket writers.
+// encoding, made once (for the first recipient on a websocket) and shared
+// read-only by the websocket writers. It is guarded by Server.mu.
 type push struct {
-	msg bayeux.Message
-	enc []byte
+	msg       bayeux.Message
+	shareable bool // the recipients may share enc
+	enc       []byte
 }
 
-// newPush prepares ev for its recipients, encoding it once if it may.
+// newPush prepares ev for its recipients.
 func (s *Server) newPush(ev bayeux.Message) *push {
-	p := &push{msg: ev}
-	if len(s.cfg.exts) == 0 && s.cfg.mis.Rewrite == nil {
-		if enc, err := bayeux.AppendMessage(nil, &ev); err == nil {
-			p.enc = enc
+	return &push{msg: ev, shareable: len(s.cfg.exts) == 0 && s.cfg.mis.Rewrite == nil}
+}
+
+// encoded returns the shared encoding of the event, or nil if the
+// recipients may not share one (or it cannot be encoded: each writer then
+// reports it).
+func (p *push) encoded() []byte {
+	if p.enc == nil && p.shareable {
+		enc, err := bayeux.AppendMessage(nil, &p.msg)
+		if err != nil {
+			p.shareable = false
+			return nil
 		}
+		p.enc = enc
 	}
-	return p
+	return p.enc
 }
 
 // deliverLocked gives ev to sess: pushed on its websocket, or queued and,
@@ -224,7 +235,7 @@ func (s *Server) deliverPushLocked(sess *session, p *push, wake bool) {
 	if len(s.cfg.exts) > 0 && ev.Ext != nil {
 		ev.Ext = maps.Clone(ev.Ext) // each session's copy may be changed by Outgoing
 	}
-	if sess.ack == nil && sess.ws != nil && sess.ws.push(ev, p.enc) {
+	if sess.ack == nil && sess.ws != nil && sess.ws.push(ev, p.encoded()) {
 		return
 	}
 	sess.queue = append(sess.queue, ev)
