@@ -30,8 +30,9 @@
 //   - websocket: a gorilla/websocket upgrade of the same URL. Each text frame
 //     is a JSON array of messages; replies are sent as frames; a lone
 //     /meta/connect is still held over the socket; events for the sessions
-//     using the socket are pushed as their own frames as soon as they are
-//     published. An empty array frame is a protocol violation (close 1002, as
+//     using the socket are pushed as soon as they are published, those
+//     queued while a frame is being written together in the next frame
+//     (WithPushInterval spaces such frames out to batch more). An empty array frame is a protocol violation (close 1002, as
 //     CometD does), malformed JSON closes with 1008, a binary frame with
 //     1003 and an oversized frame with 1009. A session created over one
 //     connection may continue over another, or over HTTP.

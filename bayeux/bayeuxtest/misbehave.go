@@ -101,16 +101,3 @@ func (s *Server) copies(sess *session, name string) int {
 	}
 	return max(n, 1)
 }
-
-// sessionMatches is session.matches with the wildcard breaches.
-func (s *Server) sessionMatches(sess *session, name string) bool {
-	if !s.cfg.mis.GreedyStar && !s.cfg.mis.ShallowStarStar {
-		return sess.matches(name)
-	}
-	for p := range sess.subs {
-		if string(p) == name || (p.HasWildcard() && s.misMatch(p, name)) {
-			return true
-		}
-	}
-	return false
-}

@@ -38,6 +38,7 @@ type config struct {
 	eventsFirst   bool
 	receivedLimit int
 	strictIDs     bool
+	pushInterval  time.Duration
 	// connectDeliveryOnly keeps events for /meta/connect replies.
 	connectDeliveryOnly bool
 	// Built-in extensions (ack.go, replay.go, auth.go).
@@ -208,4 +209,18 @@ func WithReceivedLimit(n int) Option {
 // unsuccessful with "405:<id>:Invalid message id" and not processed.
 func WithStrictMessageIDs(on bool) Option {
 	return func(c *config) { c.strictIDs = on }
+}
+
+// WithPushInterval spaces out the frames of pushed events on a websocket:
+// after a frame of events, the next one waits until d has passed, and
+// carries every event published meanwhile. A frame written after a quiet
+// spell of d or more goes at once, and so does a frame of replies; so
+// events wait at most d, and only when they come faster than one per d.
+// Fewer, larger frames cost the server and the client less CPU per event
+// (one write and one read system call per frame), as CometD's lazy
+// messages trade latency for batching. Zero (the default) writes each
+// frame as soon as it can; events queued while a frame is being written
+// still go together in the next one.
+func WithPushInterval(d time.Duration) Option {
+	return func(c *config) { c.pushInterval = max(d, 0) }
 }

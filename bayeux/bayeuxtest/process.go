@@ -309,9 +309,9 @@ func (s *Server) subscribe(ri *reqInfo, m *bayeux.Message, sub bool) (bayeux.Mes
 			continue
 		}
 		if sub {
-			sess.subs[ch] = struct{}{}
+			s.subscribeLocked(sess, ch)
 		} else if !s.cfg.mis.IgnoreUnsubscribe {
-			delete(sess.subs, ch)
+			s.unsubscribeLocked(sess, ch)
 		}
 	}
 	s.notifyLocked()

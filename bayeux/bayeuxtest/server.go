@@ -60,6 +60,7 @@ type Server struct {
 	started    bool
 	closed     bool
 	sessions   map[string]*session
+	index      subIndex // the sessions of each subscription (subindex.go)
 	seq        uint64
 	handshakes int
 	faults     []*Fault
@@ -96,6 +97,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 		log:      cfg.logger,
 		done:     make(chan struct{}),
 		sessions: make(map[string]*session),
+		index:    newSubIndex(),
 		counts:   make(map[bayeux.Channel]int),
 		wsConns:  make(map[*wsConn]struct{}),
 		changed:  make(chan struct{}),
@@ -412,13 +414,7 @@ func (s *Server) Subscriptions(clientID string) []bayeux.Channel {
 func (s *Server) Subscribers(channel bayeux.Channel) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, sess := range s.sessions {
-		if _, ok := sess.subs[channel]; ok {
-			n++
-		}
-	}
-	return n
+	return s.index.count(channel)
 }
 
 // HeldConnects returns the number of /meta/connect requests being held

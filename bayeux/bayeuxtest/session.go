@@ -143,6 +143,9 @@ func (s *Server) removeLocked(sess *session, reason releaseReason) {
 	}
 	sess.removed = true
 	delete(s.sessions, sess.id)
+	for ch := range sess.subs {
+		s.index.remove(ch, sess)
+	}
 	if sess.held != nil {
 		s.releaseLocked(sess.held, reason)
 	}
@@ -174,44 +177,65 @@ func (s *Server) bindLocked(sess *session, c *wsConn) {
 // drained.
 func (s *Server) publishLocked(ev bayeux.Message, exclude *session, deferred *[]*session) {
 	name := string(ev.Channel)
-	for _, sess := range s.sessions {
-		if !s.sessionMatches(sess, name) {
-			continue
-		}
+	p := s.newPush(ev)
+	s.forEachSubscriberLocked(name, func(sess *session) {
 		if s.cfg.mis.ExcludePublisher && sess == exclude {
-			continue
+			return
 		}
 		wake := sess != exclude
 		for range s.copies(sess, name) {
-			s.deliverLocked(sess, ev, wake)
+			s.deliverPushLocked(sess, p, wake)
 		}
 		if !wake && deferred != nil {
 			*deferred = append(*deferred, sess)
 		}
-	}
+	})
 }
 
-// matches reports whether one of the session's subscriptions matches the
-// channel name.
-func (sess *session) matches(name string) bool {
-	if _, ok := sess.subs[bayeux.Channel(name)]; ok {
-		return true
-	}
-	for p := range sess.subs {
-		if p.HasWildcard() && p.MatchString(name) {
-			return true
+// push is an event on its way to the recipients of one publish: the
+// message and, when every recipient is sent the same bytes (no Outgoing
+// extension and no Misbehaviour.Rewrite may change them), its JSON
+// encoding, made once (for the first recipient on a websocket) and shared
+// read-only by the websocket writers. It is guarded by Server.mu.
+type push struct {
+	msg       bayeux.Message
+	shareable bool // the recipients may share enc
+	enc       []byte
+}
+
+// newPush prepares ev for its recipients.
+func (s *Server) newPush(ev bayeux.Message) *push {
+	return &push{msg: ev, shareable: len(s.cfg.exts) == 0 && s.cfg.mis.Rewrite == nil}
+}
+
+// encoded returns the shared encoding of the event, or nil if the
+// recipients may not share one (or it cannot be encoded: each writer then
+// reports it).
+func (p *push) encoded() []byte {
+	if p.enc == nil && p.shareable {
+		enc, err := bayeux.AppendMessage(nil, &p.msg)
+		if err != nil {
+			p.shareable = false
+			return nil
 		}
+		p.enc = enc
 	}
-	return false
+	return p.enc
 }
 
 // deliverLocked gives ev to sess: pushed on its websocket, or queued and,
 // if wake, waking its held connect.
 func (s *Server) deliverLocked(sess *session, ev bayeux.Message, wake bool) {
+	s.deliverPushLocked(sess, &push{msg: ev}, wake)
+}
+
+// deliverPushLocked is deliverLocked for one of the recipients of p.
+func (s *Server) deliverPushLocked(sess *session, p *push, wake bool) {
+	ev := p.msg
 	if len(s.cfg.exts) > 0 && ev.Ext != nil {
 		ev.Ext = maps.Clone(ev.Ext) // each session's copy may be changed by Outgoing
 	}
-	if sess.ack == nil && !s.cfg.connectDeliveryOnly && sess.ws != nil && sess.ws.push(ev) {
+	if sess.ack == nil && !s.cfg.connectDeliveryOnly && sess.ws != nil && sess.ws.push(ev, p.encoded()) {
 		return
 	}
 	sess.queue = append(sess.queue, ev)

@@ -450,3 +450,33 @@ func TestCloseClosesWebSockets(t *testing.T) {
 		t.Fatalf("got %v, want close 1001", err)
 	}
 }
+
+// TestWebSocketPushInterval checks WithPushInterval: the first event goes
+// at once, events published within the interval wait and go together in
+// one frame, and a reply queued meanwhile ends the wait.
+func TestWebSocketPushInterval(t *testing.T) {
+	// An interval far longer than the test: only a reply ends the wait.
+	srv := newServer(t, bayeuxtest.WithTimeout(long), bayeuxtest.WithPushInterval(time.Hour))
+	w, _ := dialWS(t, srv, nil)
+	w.handshake()
+	w.send(fmt.Sprintf(`[{"channel":"/meta/subscribe","clientId":%q,"subscription":"/ws","id":"3"}]`, w.id))
+	if r := w.read(); !r[0].Successful {
+		t.Fatalf("subscribe %+v", r)
+	}
+	pub := newPeer(t, srv)
+	pub.handshake()
+	pub.publish("/ws", `"1"`)
+	if ev := w.read(); len(ev) != 1 || dataString(t, ev[0]) != "1" {
+		t.Fatalf("first event %+v", ev)
+	}
+	pub.publish("/ws", `"2"`)
+	pub.publish("/ws", `"3"`)
+	w.send(fmt.Sprintf(`[{"channel":"/other","clientId":%q,"data":0,"id":"4"}]`, w.id))
+	ev := w.read()
+	if len(ev) != 2 || dataString(t, ev[0]) != "2" || dataString(t, ev[1]) != "3" {
+		t.Fatalf("held events: want one frame [2, 3], got %+v", ev)
+	}
+	if r := w.read(); len(r) != 1 || r[0].ID != "4" || !r[0].Successful {
+		t.Fatalf("publish reply %+v", r)
+	}
+}

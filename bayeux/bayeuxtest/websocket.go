@@ -17,6 +17,8 @@ const (
 	closeServiceRestart = websocket.CloseServiceRestart
 	wsWriteTimeout      = 10 * time.Second
 	wsCoalesceMax       = 1024
+	// wsSpareMax is the largest queue a writer keeps for reuse.
+	wsSpareMax = 256
 )
 
 // wsItem is one frame waiting to be written.
@@ -24,6 +26,10 @@ type wsItem struct {
 	msgs   []bayeux.Message
 	events bool   // pushed events: Outgoing runs in the writer; may coalesce
 	raw    []byte // a Raw fault frame
+	// enc is a pushed event already encoded (push.enc), shared with the
+	// other recipients of its publish; msgs is then empty. Consecutive
+	// encoded events are written as one frame.
+	enc []byte
 }
 
 // wsConn is one websocket connection. One goroutine reads frames (the
@@ -43,6 +49,7 @@ type wsConn struct {
 	closed bool
 
 	signal chan struct{} // capacity 1: out has items
+	urgent chan struct{} // capacity 1: out has an item that is not a pushed event
 	done   chan struct{} // closed by shutdown
 	once   sync.Once
 }
@@ -75,6 +82,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s: s, c: c, browser: browser, token: bearer(r.Header),
 		sessions: make(map[*session]struct{}),
 		signal:   make(chan struct{}, 1),
+		urgent:   make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
 	s.mu.Lock()
@@ -202,9 +210,12 @@ func (wc *wsConn) applyFault(f *Fault) {
 	}
 }
 
-// push queues an event frame; it reports false if the connection is
-// closed.
-func (wc *wsConn) push(ev bayeux.Message) bool {
+// push queues an event frame (enc, when set, is its encoding); it reports
+// false if the connection is closed.
+func (wc *wsConn) push(ev bayeux.Message, enc []byte) bool {
+	if enc != nil {
+		return wc.enqueue(wsItem{enc: enc, events: true})
+	}
 	return wc.enqueue(wsItem{msgs: []bayeux.Message{ev}, events: true})
 }
 
@@ -215,6 +226,14 @@ func (wc *wsConn) enqueue(it wsItem) bool {
 		return false
 	}
 	wc.out = append(wc.out, it)
+	if !it.events {
+		// Sent with mu held, so that the writer taking the queue also
+		// takes the token (see writeLoop).
+		select {
+		case wc.urgent <- struct{}{}:
+		default:
+		}
+	}
 	wc.mu.Unlock()
 	select {
 	case wc.signal <- struct{}{}:
@@ -224,9 +243,16 @@ func (wc *wsConn) enqueue(it wsItem) bool {
 }
 
 // writeLoop writes queued frames in order until the connection ends.
-// Consecutive pushed events are coalesced into one frame.
+// Consecutive pushed events (all those queued while the previous frame was
+// being written, or held back by WithPushInterval) are coalesced into one
+// frame.
 func (wc *wsConn) writeLoop() {
-	var buf []byte
+	var (
+		buf      []byte
+		spare    []wsItem
+		lastPush time.Time // when the last frame of events was written
+		pacer    *time.Timer
+	)
 	for {
 		select {
 		case <-wc.signal:
@@ -234,34 +260,27 @@ func (wc *wsConn) writeLoop() {
 			return
 		}
 		for {
+			if !wc.pace(lastPush, &pacer) {
+				return
+			}
 			wc.mu.Lock()
 			items := wc.out
-			wc.out = nil
-			wc.mu.Unlock()
 			if len(items) == 0 {
+				wc.mu.Unlock()
 				break
 			}
+			wc.out = spare[:0]
+			select {
+			case <-wc.urgent: // a reply taken now: no later wait ends for it
+			default:
+			}
+			wc.mu.Unlock()
 			for i := 0; i < len(items); {
-				it := items[i]
-				i++
-				payload := it.raw
+				var payload []byte
+				events := items[i].events
+				buf, payload, i = wc.frame(buf[:0], items, i)
 				if payload == nil {
-					msgs := it.msgs
-					if it.events {
-						for i < len(items) && items[i].events && len(msgs) < wsCoalesceMax {
-							msgs = append(msgs, items[i].msgs...)
-							i++
-						}
-						wc.s.outgoing(msgs)
-						msgs = wc.s.rewrite(msgs)
-					}
-					var err error
-					buf, err = bayeux.AppendMessages(buf[:0], msgs)
-					if err != nil {
-						wc.s.log.Debug("bayeuxtest: cannot encode websocket frame", "err", err)
-						continue
-					}
-					payload = buf
+					continue
 				}
 				if wc.s.cfg.mis.WebSocketFrame != nil {
 					payload = wc.s.cfg.mis.WebSocketFrame(payload)
@@ -271,9 +290,96 @@ func (wc *wsConn) writeLoop() {
 					wc.shutdown()
 					return
 				}
+				if events && wc.s.cfg.pushInterval > 0 {
+					lastPush = time.Now()
+				}
+			}
+			// items becomes the next queue (wc.out holds the other one).
+			spare = nil
+			if cap(items) <= wsSpareMax {
+				clear(items)
+				spare = items
 			}
 		}
 	}
+}
+
+// pace waits, under WithPushInterval, until the push interval has passed
+// since last, unless something other than pushed events is queued (or gets
+// queued meanwhile). It reports false once the connection is shut down.
+func (wc *wsConn) pace(last time.Time, timer **time.Timer) bool {
+	d := wc.s.cfg.pushInterval
+	if d <= 0 || last.IsZero() {
+		return true
+	}
+	wait := time.Until(last.Add(d))
+	if wait <= 0 || !wc.onlyEvents() {
+		return true
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(wait)
+	} else {
+		(*timer).Reset(wait)
+	}
+	defer (*timer).Stop()
+	select {
+	case <-(*timer).C:
+		return true
+	case <-wc.urgent:
+		return true
+	case <-wc.done:
+		return false
+	}
+}
+
+// onlyEvents reports whether frames are queued and all of them are pushed
+// events.
+func (wc *wsConn) onlyEvents() bool {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	for _, it := range wc.out {
+		if !it.events {
+			return false
+		}
+	}
+	return len(wc.out) > 0
+}
+
+// frame builds the payload of the frame starting at items[i] into buf:
+// a Raw fault frame, a reply, or consecutive pushed events coalesced (up
+// to wsCoalesceMax). It returns buf, the payload (nil when the frame
+// cannot be encoded and is skipped) and the index of the next frame's
+// first item.
+func (wc *wsConn) frame(buf []byte, items []wsItem, i int) ([]byte, []byte, int) {
+	it := items[i]
+	i++
+	switch {
+	case it.raw != nil:
+		return buf, it.raw, i
+	case it.enc != nil:
+		buf = append(append(buf, '['), it.enc...)
+		for n := 1; i < len(items) && items[i].enc != nil && n < wsCoalesceMax; n++ {
+			buf = append(append(buf, ','), items[i].enc...)
+			i++
+		}
+		buf = append(buf, ']')
+		return buf, buf, i
+	}
+	msgs := it.msgs
+	if it.events {
+		for i < len(items) && items[i].events && items[i].enc == nil && len(msgs) < wsCoalesceMax {
+			msgs = append(msgs, items[i].msgs...)
+			i++
+		}
+		wc.s.outgoing(msgs)
+		msgs = wc.s.rewrite(msgs)
+	}
+	out, err := bayeux.AppendMessages(buf, msgs)
+	if err != nil {
+		wc.s.log.Debug("bayeuxtest: cannot encode websocket frame", "err", err)
+		return buf, nil, i
+	}
+	return out, out, i
 }
 
 // closeWith sends a close frame with code and reason, then closes the

@@ -16,15 +16,19 @@ const (
 )
 
 // latencies is an HDR histogram sharded by subscriber, so that handlers
-// running on many goroutines rarely wait for each other.
+// running on many goroutines rarely wait for each other; each shard also
+// counts its deliveries and keeps the time of its latest one (counters
+// shared by every handler would bounce between the CPUs' caches).
 type latencies struct {
 	shards []latencyShard
 }
 
 type latencyShard struct {
-	mu sync.Mutex
-	h  *hdrhistogram.Histogram
-	_  [48]byte // keep shards on separate cache lines
+	mu    sync.Mutex
+	h     *hdrhistogram.Histogram
+	count int64    // deliveries
+	last  int64    // UnixNano of the latest delivery
+	_     [32]byte // keep shards on separate cache lines
 }
 
 func newLatencies(shards int) *latencies {
@@ -35,14 +39,42 @@ func newLatencies(shards int) *latencies {
 	return l
 }
 
+func toMicros(d time.Duration) int64 {
+	return min(max(d.Microseconds(), minLatencyUS), maxLatencyUS)
+}
+
 // record adds one latency to the shard of subscriber i.
 func (l *latencies) record(i int, d time.Duration) {
-	us := max(d.Microseconds(), minLatencyUS)
-	us = min(us, maxLatencyUS)
 	s := &l.shards[i%len(l.shards)]
 	s.mu.Lock()
-	_ = s.h.RecordValue(us)
+	_ = s.h.RecordValue(toMicros(d))
 	s.mu.Unlock()
+}
+
+// deliver counts one delivery to subscriber i at now and, when timed,
+// records its latency d.
+func (l *latencies) deliver(i int, now time.Time, d time.Duration, timed bool) {
+	s := &l.shards[i%len(l.shards)]
+	s.mu.Lock()
+	s.count++
+	s.last = max(s.last, now.UnixNano())
+	if timed {
+		_ = s.h.RecordValue(toMicros(d))
+	}
+	s.mu.Unlock()
+}
+
+// delivered returns the number of deliveries counted and the UnixNano
+// time of the latest.
+func (l *latencies) delivered() (count, last int64) {
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		count += s.count
+		last = max(last, s.last)
+		s.mu.Unlock()
+	}
+	return count, last
 }
 
 // merged returns all the shards' values in one histogram.

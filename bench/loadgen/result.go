@@ -52,6 +52,10 @@ type Result struct {
 	// was written, else 0.
 	ClientCPUSeconds float64 `json:"clientCpuSeconds"`
 	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
+	// ServerPushInterval is the bayeuxtest server's
+	// bayeuxtest.WithPushInterval, when bayeux bench started the server
+	// (its -push-interval flag).
+	ServerPushInterval time.Duration `json:"serverPushIntervalNs,omitempty"`
 	// MachineBusyCPUSeconds is the CPU time every process of the machine
 	// used during the run (setup excluded; Linux only): what exceeds the
 	// client's and the server's was taken by other processes.

@@ -27,8 +27,6 @@ type run struct {
 	members []int64
 	lat     *latencies
 
-	received     atomic.Int64
-	lastDelivery atomic.Int64 // UnixNano of the latest delivery
 	sent         atomic.Int64
 	sendFailures atomic.Int64
 	expected     atomic.Int64
@@ -78,7 +76,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	res.Sent, res.SendFailures = r.sent.Load(), r.sendFailures.Load()
-	res.Expected, res.Received = r.expected.Load(), r.received.Load()
+	received, last := r.lat.delivered()
+	res.Expected, res.Received = r.expected.Load(), received
 	res.Lost = max(res.Expected-res.Received, 0)
 	res.Unexpected = max(res.Received-res.Expected, 0)
 	for _, s := range r.subs {
@@ -90,7 +89,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if res.PublishSeconds > 0 {
 		res.SendRate = float64(res.Sent) / res.PublishSeconds
 	}
-	if last := r.lastDelivery.Load(); last > start.UnixNano() {
+	if last > start.UnixNano() {
 		res.ReceiveRate = float64(res.Received) / time.Duration(last-start.UnixNano()).Seconds()
 	}
 	res.Latency = percentiles(r.lat.merged())
@@ -153,12 +152,15 @@ func (r *run) setup(ctx context.Context) error {
 func (r *run) handler(i int) func(bayeux.Message) {
 	return func(m bayeux.Message) {
 		now := time.Now()
-		r.received.Add(1)
-		r.lastDelivery.Store(now.UnixNano())
-		if sent, ok := sentAt(m.Data); ok {
-			r.lat.record(i, now.Sub(sent))
-		}
+		sent, ok := sentAt(m.Data)
+		r.lat.deliver(i, now, now.Sub(sent), ok)
 	}
+}
+
+// receivedCount returns the number of deliveries so far.
+func (r *run) receivedCount() int64 {
+	n, _ := r.lat.delivered()
+	return n
 }
 
 // publish runs the publishers for cfg.Duration.
@@ -250,7 +252,7 @@ func (r *run) send(ctx context.Context, c *bayeux.Client, n int) {
 // drain waits until every expected delivery arrived, or cfg.Drain.
 func (r *run) drain(ctx context.Context) {
 	deadline := time.Now().Add(r.cfg.Drain)
-	for r.received.Load() < r.expected.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
+	for r.receivedCount() < r.expected.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -275,7 +277,7 @@ func (r *run) progress() (stop func()) {
 				return
 			case <-t.C:
 			}
-			sent, recv := r.sent.Load(), r.received.Load()
+			sent, recv := r.sent.Load(), r.receivedCount()
 			r.errMu.Lock()
 			errs := r.errCount
 			r.errMu.Unlock()

@@ -20,14 +20,17 @@ const listenPrefix = "LISTEN "
 // Serve runs a bayeuxtest server for load runs on addr (host:port; port 0
 // picks a free one) until ctx ends. Once it serves, it writes
 // "LISTEN <url>\n" to w. The server keeps no log of received messages,
-// holds /meta/connect up to 20 s and expires sessions silent for 30 s.
-func Serve(ctx context.Context, addr string, w io.Writer) error {
+// holds /meta/connect up to 20 s and expires sessions silent for 30 s;
+// opts are applied after those settings (bayeux bench passes
+// bayeuxtest.WithPushInterval).
+func Serve(ctx context.Context, addr string, w io.Writer, opts ...bayeuxtest.Option) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := bayeuxtest.NewUnstartedServer(bayeuxtest.WithReceivedLimit(-1),
-		bayeuxtest.WithTimeout(20*time.Second), bayeuxtest.WithMaxInterval(30*time.Second))
+	opts = append([]bayeuxtest.Option{bayeuxtest.WithReceivedLimit(-1),
+		bayeuxtest.WithTimeout(20 * time.Second), bayeuxtest.WithMaxInterval(30 * time.Second)}, opts...)
+	srv := bayeuxtest.NewUnstartedServer(opts...)
 	srv.StartOn(ln)
 	defer srv.Close()
 	if _, err := fmt.Fprintf(w, "%s%s\n", listenPrefix, srv.URL); err != nil {
@@ -114,13 +117,13 @@ func (p *ServerProcess) Stop() (cpu time.Duration, err error) {
 	return cpu, err
 }
 
-// ServeUntilEOF runs Serve on addr until in (the standard input of a
-// server process) reaches its end.
-func ServeUntilEOF(addr string, in io.Reader, out io.Writer) error {
+// ServeUntilEOF runs Serve on addr (with opts) until in (the standard
+// input of a server process) reaches its end.
+func ServeUntilEOF(addr string, in io.Reader, out io.Writer, opts ...bayeuxtest.Option) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		_, _ = io.Copy(io.Discard, in)
 		cancel()
 	}()
-	return Serve(ctx, addr, out)
+	return Serve(ctx, addr, out, opts...)
 }

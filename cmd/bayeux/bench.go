@@ -13,6 +13,7 @@ import (
 	"runtime/trace"
 	"time"
 
+	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/bench/loadgen"
 )
 
@@ -51,9 +52,11 @@ bayeux bench -url http://127.0.0.1:8000/faye -transport long-polling -o result.j
 			serverTrace := fs.String("server-trace", "", "write an execution trace of the bayeuxtest server process to this file")
 			serveOnly := fs.Bool("serve", false, "only run the server: print \"LISTEN <url>\" and serve until standard input ends")
 			addr := fs.String("addr", "127.0.0.1:0", "address the server listens on, with -serve")
+			pushInterval := fs.Duration("push-interval", 0, "with the bayeuxtest server: least time between two websocket frames of events to one connection (0: write at once)")
 			return func(ctx context.Context, e *env, _ []string) error {
 				o := benchOptions{cfg: cfg, out: *out, cpuprofile: *cpuprofile, serverProfile: *serverProfile,
-					traceFile: *traceFile, serverTrace: *serverTrace, serveOnly: *serveOnly, addr: *addr}
+					traceFile: *traceFile, serverTrace: *serverTrace, serveOnly: *serveOnly, addr: *addr,
+					pushInterval: *pushInterval}
 				return bench(ctx, o, e.stdout, e.stderr, e.stderrTTY)
 			}
 		},
@@ -66,6 +69,7 @@ type benchOptions struct {
 	out, cpuprofile, serverProfile, traceFile, serverTrace string
 	serveOnly                                              bool
 	addr                                                   string
+	pushInterval                                           time.Duration
 }
 
 // bench runs `bayeux bench`.
@@ -87,13 +91,13 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer, stderr
 		defer stop()
 	}
 	if *serveOnly {
-		return loadgen.ServeUntilEOF(*addr, os.Stdin, stdout)
+		return loadgen.ServeUntilEOF(*addr, os.Stdin, stdout, bayeuxtest.WithPushInterval(o.pushInterval))
 	}
 
 	var srv *loadgen.ServerProcess
 	if cfg.URL == "" {
 		var err error
-		if srv, err = startBenchServer(*serverProfile, *serverTrace); err != nil {
+		if srv, err = startBenchServer(*serverProfile, *serverTrace, o.pushInterval); err != nil {
 			return err
 		}
 		defer srv.Stop()
@@ -112,6 +116,7 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer, stderr
 			return fmt.Errorf("bench: server process: %w", err)
 		}
 		res.ServerCPUSeconds = cpu.Seconds()
+		res.ServerPushInterval = o.pushInterval
 	}
 	printResult(stdout, res)
 	if *out != "" {
@@ -131,12 +136,12 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer, stderr
 }
 
 // startBenchServer starts this program as `bayeux bench -serve`.
-func startBenchServer(profile, traceFile string) (*loadgen.ServerProcess, error) {
+func startBenchServer(profile, traceFile string, pushInterval time.Duration) (*loadgen.ServerProcess, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"bench", "-serve"}
+	args := []string{"bench", "-serve", "-push-interval", pushInterval.String()}
 	if profile != "" {
 		args = append(args, "-cpuprofile", profile)
 	}
@@ -191,6 +196,9 @@ func printResult(w io.Writer, r *loadgen.Result) {
 	fmt.Fprintf(w, "cpu        client %.1f s", r.ClientCPUSeconds)
 	if r.ServerCPUSeconds > 0 {
 		fmt.Fprintf(w, ", server %.1f s (setup included)", r.ServerCPUSeconds)
+		if r.ServerPushInterval > 0 {
+			fmt.Fprintf(w, ", push interval %v", r.ServerPushInterval)
+		}
 	}
 	if r.MachineCPUSeconds > 0 {
 		fmt.Fprintf(w, "; machine busy %.1f of %.1f CPU s", r.MachineBusyCPUSeconds, r.MachineCPUSeconds)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/bench/loadgen"
@@ -36,7 +37,7 @@ func TestBenchAgainstURL(t *testing.T) {
 
 // TestBenchStartsServer runs the built command without -url: it starts
 // the bayeuxtest server as a child process of its own (`bayeux bench
-// -serve`) and reports the server's CPU time.
+// -serve`), passing it -push-interval, and reports the server's CPU time.
 func TestBenchStartsServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
@@ -47,13 +48,17 @@ func TestBenchStartsServer(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out := filepath.Join(dir, "result.json")
-	cmd := exec.Command(exe, "bench", "-clients", "4", "-rooms", "1", "-rate", "50", "-duration", "1s", "-o", out)
+	cmd := exec.Command(exe, "bench", "-clients", "4", "-rooms", "1", "-rate", "50", "-duration", "1s",
+		"-push-interval", "5ms", "-o", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("bayeux bench: %v\n%s", err, b)
 	}
 	res := checkResult(t, out, 4)
 	if res.ServerCPUSeconds <= 0 {
 		t.Errorf("server CPU time not reported: %v", res.ServerCPUSeconds)
+	}
+	if res.ServerPushInterval != 5*time.Millisecond {
+		t.Errorf("server push interval %v, want 5ms", res.ServerPushInterval)
 	}
 }
 
