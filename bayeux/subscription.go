@@ -33,10 +33,16 @@ type Subscription struct {
 	// mu guards the delivery queue (buf[head:]) and the fields up to the
 	// blank line. Delivery never waits for room: a full queue drops (or,
 	// with OverflowBlock, holds the next /meta/connect).
+	//
+	// The queue holds pointers to the messages as received, into the
+	// []Message of their payload, which the client owns once a transport
+	// handed it over and which nothing modifies after dispatch: a queued
+	// message costs 8 bytes and is neither copied nor cleared (the payload's
+	// array lives as long as the body its messages' Data alias anyway).
 	mu      sync.Mutex
-	buf     []Message
+	buf     []*Message
 	head    int
-	spare   []Message
+	spare   []*Message
 	running bool   // a delivery goroutine runs (there is none while the queue is empty)
 	over    bool   // the queue is over its size (counted in c.over)
 	episode uint64 // messages dropped since the queue was last empty
@@ -115,9 +121,9 @@ func (s *Subscription) enqueue(m *Message) {
 		return
 	}
 	if s.buf == nil {
-		s.buf = make([]Message, 0, min(size, 64))
+		s.buf = make([]*Message, 0, min(size, 64))
 	}
-	s.buf = append(s.buf, *m)
+	s.buf = append(s.buf, m)
 	if n+1 > size && !s.over {
 		s.over = true
 		s.c.over.Add(1)
@@ -150,7 +156,7 @@ func header(m *Message) Message {
 // take removes and returns every queued message, or nil (and the delivery
 // goroutine ends) when there is none. The slice is valid until the next
 // take, and the caller clears it before then.
-func (s *Subscription) take() []Message {
+func (s *Subscription) take() []*Message {
 	s.mu.Lock()
 	out := s.buf[s.head:]
 	if len(out) == 0 {
@@ -207,8 +213,8 @@ func (s *Subscription) run() {
 		for i := 0; i < len(batch); {
 			i = s.callFrom(batch, i)
 		}
-		// Drop the delivered messages (their bodies) before the buffer is
-		// reused; enqueue appends only to the other one.
+		// Drop the delivered messages (their payloads) before the buffer
+		// is reused; enqueue appends only to the other one.
 		clear(batch)
 		if s.stopped.Load() {
 			s.discard()
@@ -230,9 +236,9 @@ func (s *Subscription) discard() {
 // returns how far it got: len(batch) when done or stopped, or the index
 // after a message whose handler panicked (the panic is reported and
 // delivery goes on with the next message). One deferred recover covers
-// the whole batch, and the handler gets its copy straight from the queue:
-// a message costs no allocation here.
-func (s *Subscription) callFrom(batch []Message, i int) (next int) {
+// the whole batch, and the handler gets its copy straight from the
+// payload's array: a message costs no allocation here.
+func (s *Subscription) callFrom(batch []*Message, i int) (next int) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.c.reportError(&HandlerPanicError{Subscription: s.channel, Value: r})
@@ -243,7 +249,7 @@ func (s *Subscription) callFrom(batch []Message, i int) (next int) {
 		if s.stopped.Load() {
 			return len(batch)
 		}
-		m := &batch[i]
+		m := batch[i]
 		s.delivered.Add(1)
 		s.handler(*m)
 		s.handled(m)
@@ -259,16 +265,16 @@ func (s *Subscription) handled(m *Message) {
 }
 
 // pop removes the first queued message (pull mode).
-func (s *Subscription) pop() (Message, bool) {
+func (s *Subscription) pop() *Message {
 	s.mu.Lock()
 	if s.head == len(s.buf) {
 		ended := s.endEpisodeLocked()
 		s.mu.Unlock()
 		s.reportEpisode(ended)
-		return Message{}, false
+		return nil
 	}
 	m := s.buf[s.head]
-	s.buf[s.head] = Message{}
+	s.buf[s.head] = nil
 	s.head++
 	if s.head == len(s.buf) {
 		s.buf, s.head = s.buf[:0], 0
@@ -277,7 +283,7 @@ func (s *Subscription) pop() (Message, bool) {
 		s.drainedLocked()
 	}
 	s.mu.Unlock()
-	return m, true
+	return m
 }
 
 // finish makes the subscription deliver what is queued and stop (the
@@ -304,10 +310,10 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 		if s.stopped.Load() {
 			return Message{}, ErrClosed
 		}
-		if m, ok := s.pop(); ok {
+		if m := s.pop(); m != nil {
 			s.delivered.Add(1)
-			s.handled(&m)
-			return m, nil
+			s.handled(m)
+			return *m, nil
 		}
 		s.mu.Lock()
 		closing := s.closing
