@@ -119,10 +119,13 @@ func serverProcess(b *testing.B, kind string) string {
 	return "http://" + strings.TrimSpace(strings.TrimPrefix(line, "LISTEN ")) + "/cometd"
 }
 
-func cpuTime() time.Duration {
+// cpuAndFaults returns the process's CPU time and its count of minor page
+// faults (each a trap into the kernel: touching memory the Go runtime had
+// returned to the system).
+func cpuAndFaults() (time.Duration, int64) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), int64(ru.Minflt)
 }
 
 // BenchmarkLongPollDelivery measures what a client costs per delivered
@@ -183,19 +186,21 @@ func benchmarkDelivery(b *testing.B, url string, t bayeux.Transport) {
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
+	cpu0, faults0 := cpuAndFaults()
 	b.ResetTimer()
 	start := delivered.Load()
 	target.Store(start + int64(b.N))
 	<-done
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu1, faults1 := cpuAndFaults()
+	cpu := cpu1 - cpu0
 	runtime.ReadMemStats(&ms1)
 	n := float64(b.N)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/msg")
 	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/msg")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/msg")
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/n, "B/msg")
+	b.ReportMetric(float64(faults1-faults0)/n, "faults/msg")
 }
 
 // cannedWebSocketHandler answers handshakes and subscriptions, holds
