@@ -506,6 +506,11 @@ func (d *decoder) key(buf []byte) ([]byte, error) {
 // colon consumes the ':' after an object key, with the white space around
 // it, and checks that a value follows.
 func (d *decoder) colon() error {
+	// Compact JSON: the ':' and then the value.
+	if i := d.i; i+1 < len(d.b) && d.b[i] == ':' && d.b[i+1] > ' ' {
+		d.i = i + 1
+		return nil
+	}
 	d.ws()
 	if d.i >= len(d.b) {
 		return d.eofError()
@@ -1491,6 +1496,17 @@ func snippet(b []byte, i int) string {
 // nextMember consumes what follows an object member: "," (another member
 // follows) or "}" (the object ends, reported by end).
 func (d *decoder) nextMember() (end bool, err error) {
+	if i := d.i; i+1 < len(d.b) && d.b[i+1] > ' ' {
+		// Compact JSON: a ',' and the next key, or the '}'.
+		switch d.b[i] {
+		case ',':
+			d.i = i + 1
+			return false, nil
+		case '}':
+			d.i = i + 1
+			return true, nil
+		}
+	}
 	d.ws()
 	if d.i >= len(d.b) {
 		return false, d.eofError()
