@@ -1299,7 +1299,22 @@ func (d *decoder) skipValue(depth int) error {
 				}
 				key = c == '{'
 				continue
-			case c >= '0' && c <= '9' || c == '-':
+			case c >= '1' && c <= '9':
+				// An integer (most numbers of an event) is its digits;
+				// a fraction or an exponent takes the general path.
+				j := i + 1
+				for j < len(b) && b[j]-'0' < 10 {
+					j++
+				}
+				if j < len(b) && (b[j] == '.' || b[j]|0x20 == 'e') {
+					n := numberLen(b[i:])
+					if n == 0 {
+						return d.syntaxErrorAt(i, "in numeric literal")
+					}
+					j = i + n
+				}
+				i = j
+			case c == '0' || c == '-':
 				n := numberLen(b[i:])
 				if n == 0 {
 					return d.syntaxErrorAt(i, "in numeric literal")
