@@ -194,13 +194,15 @@ func (d *decoder) messageArray() ([]Message, error) {
 var bytesPerMessage atomic.Int64
 
 // estimateMessages guesses how many messages a payload of n bytes holds,
-// erring a little high (spare capacity is cheaper than growing).
+// erring a little high (spare capacity is cheaper than growing), but only
+// a little: spare capacity is allocated and cleared with every payload,
+// and brings the next collection closer.
 func estimateMessages(n int) int {
 	per := int(bytesPerMessage.Load())
 	if per < 64 {
 		per = 64
 	}
-	est := n/per + n/per/8 + 1
+	est := n/per + n/per/32 + 2
 	return min(est, n/16+1)
 }
 

@@ -203,6 +203,7 @@ func benchmarkDelivery(b *testing.B, url string, t bayeux.Transport) {
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/n, "allocs/msg")
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/n, "B/msg")
 	b.ReportMetric(float64(faults1-faults0)/n, "faults/msg")
+	b.ReportMetric(float64(ms1.NumGC-ms0.NumGC)/n*1e6, "GCs/Mmsg")
 }
 
 // cannedWebSocketHandler answers handshakes and subscriptions, holds
