@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -145,6 +146,13 @@ func (s *Subscription) enqueue(m *Message) {
 		case s.ready <- struct{}{}:
 		default:
 		}
+	case s.handler != nil && n+1 >= size/2 && (n+1)%64 == 0:
+		// The queue is half full: the delivery goroutine is runnable
+		// but not running, typically queued behind this one, which has
+		// data to read and would not yield its processor before the
+		// scheduler preempts it (10 ms: thousands of messages, dropped
+		// once the queue is full). Yield, now and then, to let it run.
+		runtime.Gosched()
 	}
 }
 
