@@ -53,7 +53,12 @@ func mallocCount() uint64 {
 }
 
 func benchmarkDecode(b *testing.B, decode func([]byte) ([]Message, error)) {
-	body := codecSalesforcePayload(codecBenchEvents)
+	benchmarkDecodeBody(b, codecSalesforcePayload(codecBenchEvents), decode)
+}
+
+// benchmarkDecodeBody decodes body, which holds codecBenchEvents events
+// and a reply, b.N times.
+func benchmarkDecodeBody(b *testing.B, body []byte, decode func([]byte) ([]Message, error)) {
 	if msgs, err := decode(body); err != nil || len(msgs) != codecBenchEvents+1 {
 		b.Fatalf("decode: %d messages, %v", len(msgs), err)
 	}
@@ -72,6 +77,30 @@ func benchmarkDecode(b *testing.B, decode func([]byte) ([]Message, error)) {
 // BenchmarkDecodeMessages decodes a /meta/connect response of 500
 // Salesforce-sized events and the connect reply with DecodeMessages.
 func BenchmarkDecodeMessages(b *testing.B) { benchmarkDecode(b, DecodeMessages) }
+
+// plainEvent is the event of bench/compare and BenchmarkLongPollDelivery:
+// a Salesforce Platform Event of about 250 bytes without escapes.
+func plainEvent(dst []byte, n int) []byte {
+	dst = append(dst, `{"channel":"/event/Order__e","data":{"schema":"dffQ2QLzDNHqwB8_sHMxdA",`+
+		`"payload":{"CreatedDate":"2026-11-28T10:00:00.000Z","CreatedById":"005xx000001X8UzAAK",`+
+		`"Order_Number__c":"ON-`...)
+	dst = append(dst, strconv.Itoa(100000+n%900000)...)
+	dst = append(dst, `","Amount__c":1234.5,"Status__c":"Shipped"},"event":{"replayId":`...)
+	dst = strconv.AppendInt(dst, int64(n+1), 10)
+	return append(dst, `}}}`...)
+}
+
+// BenchmarkDecodePlain decodes a /meta/connect response of 500 events as
+// bench/compare's canned server sends them (no escapes in any string).
+func BenchmarkDecodePlain(b *testing.B) {
+	body := []byte{'['}
+	for i := 0; i < codecBenchEvents; i++ {
+		body = plainEvent(body, i)
+		body = append(body, ',')
+	}
+	body = append(append(body, codecConnectReply...), ']')
+	benchmarkDecodeBody(b, body, DecodeMessages)
+}
 
 // BenchmarkDecodeMessagesStd decodes the same payload with the
 // encoding/json reference implementation, for comparison.

@@ -99,9 +99,10 @@ type FilterExtension interface {
 // DeliveredExtension is implemented by extensions that act once a message
 // was handled: Delivered is called after a subscription's handler returned
 // (or Next returned the message), with the subscription's channel. It runs
-// on the subscription's goroutine and must not block. m points into the
-// subscription's queue: it is valid only during the call (copy what you
-// keep; m.Data aliases the response body).
+// on the subscription's goroutine and must not block. m points to the
+// message as received, shared by every subscription that gets it: it must
+// not be modified, and is valid only during the call (copy what you keep;
+// m.Data aliases the response body).
 type DeliveredExtension interface {
 	Delivered(subscription Channel, m *Message)
 }

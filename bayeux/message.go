@@ -100,6 +100,17 @@ type Message struct {
 	// AuthSuccessful is not a common field but MAY be included on a handshake
 	// response.
 	AuthSuccessful bool `json:"authSuccessful,omitempty"`
+
+	// successfulSet records that "successful" was present on the wire or
+	// set with SetSuccessful. (The two flags sit next to Successful and
+	// AuthSuccessful, so that the four booleans share one word: a Message
+	// is 224 bytes, not 232, which every payload's []Message and every
+	// subscription queue copies.)
+	successfulSet bool
+	// subscriptionArray records that "subscription" arrived as an array, so
+	// that a reply can echo the form of the request.
+	subscriptionArray bool
+
 	// Subscription specifies the channels the client wishes to subscribe to
 	// or unsubscribe from and MUST be included in requests and responses
 	// to/from the `/meta/subscribe` or `/meta/unsubscribe` channels.
@@ -118,13 +129,6 @@ type Message struct {
 	//
 	// See also: https://docs.cometd.org/current/reference/#_bayeux_ext
 	Ext map[string]interface{} `json:"ext,omitempty"`
-
-	// successfulSet records that "successful" was present on the wire or
-	// set with SetSuccessful.
-	successfulSet bool
-	// subscriptionArray records that "subscription" arrived as an array, so
-	// that a reply can echo the form of the request.
-	subscriptionArray bool
 }
 
 // SetSuccessful sets Successful and marks the field present, so that it is

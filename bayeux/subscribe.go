@@ -38,6 +38,18 @@ type subRegistry struct {
 	exact  map[Channel][]*Subscription
 	wild   []*Subscription
 	server map[Channel]*chanEntry
+
+	// last caches exact[last.ch] for dispatch: the events of a payload are
+	// mostly on one channel, whose name the decoder interns, so that the
+	// next one is found by comparing two pointers rather than hashing the
+	// name. dispatch runs only under Client.receiveMu, which orders its
+	// writes made under the read lock; add and unlistLocked reset it under
+	// the write lock.
+	last struct {
+		ch   Channel
+		subs []*Subscription
+		ok   bool
+	}
 }
 
 func (r *subRegistry) init() {
@@ -292,6 +304,7 @@ func (r *subRegistry) add(s *Subscription, gen uint64) (spawn, ok bool) {
 		r.wild = append(r.wild, s)
 	} else {
 		r.exact[s.channel] = append(r.exact[s.channel], s)
+		r.last.ok = false
 	}
 	if s.local {
 		s.state = SubscriptionSubscribed
@@ -360,6 +373,7 @@ func (r *subRegistry) unlistLocked(s *Subscription) {
 		r.wild = removeSub(r.wild, s)
 		return
 	}
+	r.last.ok = false
 	if l := removeSub(r.exact[s.channel], s); len(l) > 0 {
 		r.exact[s.channel] = l
 	} else {
@@ -586,7 +600,11 @@ func (r *subRegistry) dispatch(c *Client, m *Message) {
 	if r.closed {
 		return
 	}
-	for _, s := range r.exact[m.Channel] {
+	last := &r.last
+	if !last.ok || last.ch != m.Channel {
+		last.ch, last.subs, last.ok = m.Channel, r.exact[m.Channel], true
+	}
+	for _, s := range last.subs {
 		if !meta || s.local {
 			s.enqueue(m)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -33,10 +34,16 @@ type Subscription struct {
 	// mu guards the delivery queue (buf[head:]) and the fields up to the
 	// blank line. Delivery never waits for room: a full queue drops (or,
 	// with OverflowBlock, holds the next /meta/connect).
+	//
+	// The queue holds pointers to the messages as received, into the
+	// []Message of their payload, which the client owns once a transport
+	// handed it over and which nothing modifies after dispatch: a queued
+	// message costs 8 bytes and is neither copied nor cleared (the payload's
+	// array lives as long as the body its messages' Data alias anyway).
 	mu      sync.Mutex
-	buf     []Message
+	buf     []*Message
 	head    int
-	spare   []Message
+	spare   []*Message
 	running bool   // a delivery goroutine runs (there is none while the queue is empty)
 	over    bool   // the queue is over its size (counted in c.over)
 	episode uint64 // messages dropped since the queue was last empty
@@ -115,9 +122,9 @@ func (s *Subscription) enqueue(m *Message) {
 		return
 	}
 	if s.buf == nil {
-		s.buf = make([]Message, 0, min(size, 64))
+		s.buf = make([]*Message, 0, min(size, 64))
 	}
-	s.buf = append(s.buf, *m)
+	s.buf = append(s.buf, m)
 	if n+1 > size && !s.over {
 		s.over = true
 		s.c.over.Add(1)
@@ -139,6 +146,13 @@ func (s *Subscription) enqueue(m *Message) {
 		case s.ready <- struct{}{}:
 		default:
 		}
+	case s.handler != nil && n+1 >= size/2 && (n+1)%64 == 0:
+		// The queue is half full: the delivery goroutine is runnable
+		// but not running, typically queued behind this one, which has
+		// data to read and would not yield its processor before the
+		// scheduler preempts it (10 ms: thousands of messages, dropped
+		// once the queue is full). Yield, now and then, to let it run.
+		runtime.Gosched()
 	}
 }
 
@@ -150,7 +164,7 @@ func header(m *Message) Message {
 // take removes and returns every queued message, or nil (and the delivery
 // goroutine ends) when there is none. The slice is valid until the next
 // take, and the caller clears it before then.
-func (s *Subscription) take() []Message {
+func (s *Subscription) take() []*Message {
 	s.mu.Lock()
 	out := s.buf[s.head:]
 	if len(out) == 0 {
@@ -207,8 +221,8 @@ func (s *Subscription) run() {
 		for i := 0; i < len(batch); {
 			i = s.callFrom(batch, i)
 		}
-		// Drop the delivered messages (their bodies) before the buffer is
-		// reused; enqueue appends only to the other one.
+		// Drop the delivered messages (their payloads) before the buffer
+		// is reused; enqueue appends only to the other one.
 		clear(batch)
 		if s.stopped.Load() {
 			s.discard()
@@ -230,9 +244,9 @@ func (s *Subscription) discard() {
 // returns how far it got: len(batch) when done or stopped, or the index
 // after a message whose handler panicked (the panic is reported and
 // delivery goes on with the next message). One deferred recover covers
-// the whole batch, and the handler gets its copy straight from the queue:
-// a message costs no allocation here.
-func (s *Subscription) callFrom(batch []Message, i int) (next int) {
+// the whole batch, and the handler gets its copy straight from the
+// payload's array: a message costs no allocation here.
+func (s *Subscription) callFrom(batch []*Message, i int) (next int) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.c.reportError(&HandlerPanicError{Subscription: s.channel, Value: r})
@@ -243,7 +257,7 @@ func (s *Subscription) callFrom(batch []Message, i int) (next int) {
 		if s.stopped.Load() {
 			return len(batch)
 		}
-		m := &batch[i]
+		m := batch[i]
 		s.delivered.Add(1)
 		s.handler(*m)
 		s.handled(m)
@@ -259,16 +273,16 @@ func (s *Subscription) handled(m *Message) {
 }
 
 // pop removes the first queued message (pull mode).
-func (s *Subscription) pop() (Message, bool) {
+func (s *Subscription) pop() *Message {
 	s.mu.Lock()
 	if s.head == len(s.buf) {
 		ended := s.endEpisodeLocked()
 		s.mu.Unlock()
 		s.reportEpisode(ended)
-		return Message{}, false
+		return nil
 	}
 	m := s.buf[s.head]
-	s.buf[s.head] = Message{}
+	s.buf[s.head] = nil
 	s.head++
 	if s.head == len(s.buf) {
 		s.buf, s.head = s.buf[:0], 0
@@ -277,7 +291,7 @@ func (s *Subscription) pop() (Message, bool) {
 		s.drainedLocked()
 	}
 	s.mu.Unlock()
-	return m, true
+	return m
 }
 
 // finish makes the subscription deliver what is queued and stop (the
@@ -304,10 +318,10 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 		if s.stopped.Load() {
 			return Message{}, ErrClosed
 		}
-		if m, ok := s.pop(); ok {
+		if m := s.pop(); m != nil {
 			s.delivered.Add(1)
-			s.handled(&m)
-			return m, nil
+			s.handled(m)
+			return *m, nil
 		}
 		s.mu.Lock()
 		closing := s.closing
