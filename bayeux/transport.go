@@ -37,6 +37,10 @@ import (
 //     publish overlap in time. An HTTP transport must never make a publish
 //     wait behind the held /meta/connect (the specification allows two
 //     connections per client: one for /meta/connect, one for the rest).
+//   - Messages returned by RoundTrip or passed to Receive belong to the
+//     client from then on: the transport must not modify or reuse them (or
+//     the buffers their raw fields alias). The client keeps pointers to
+//     them until every subscriber's handler has run.
 //   - RoundTrip must not modify msgs, must not interpret advice or
 //     "successful" (the client owns the session: state, advice, ids,
 //     backoff), and must not re-send a batch on its own unless the batch can
