@@ -230,8 +230,14 @@ func (t *Transport) RoundTrip(ctx context.Context, url string, msgs []bayeux.Mes
 	if t.isClosed() {
 		return nil, bayeux.ErrClosed
 	}
+	// The frame's buffer goes back to the pool once written, not when the
+	// replies are in: a held /meta/connect does not keep it.
 	bp := getBuf()
-	defer putBuf(bp)
+	defer func() {
+		if bp != nil {
+			putBuf(bp)
+		}
+	}()
 	frame, err := bayeux.AppendMessages((*bp)[:0], msgs)
 	*bp = frame
 	if err != nil {
@@ -261,7 +267,10 @@ func (t *Transport) RoundTrip(ctx context.Context, url string, msgs []bayeux.Mes
 			return nil, err
 		}
 	}
-	if err := c.write(ctx, frame); err != nil {
+	err = c.write(ctx, frame)
+	putBuf(bp)
+	bp = nil
+	if err != nil {
 		if cl != nil {
 			c.abandon(cl, msgs)
 		}
@@ -502,7 +511,7 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 	go c.readLoop()
 	if t.o.pingInterval > 0 {
 		t.wg.Add(1)
-		go c.keepAlive()
+		c.startKeepAlive()
 	}
 	t.mu.Unlock()
 	t.logger.Debug("bayeux websocket connected", "client", t.cfg.ClientName, "url", wsURL, "compression", c.compressed)
