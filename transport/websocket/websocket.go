@@ -151,8 +151,10 @@ func (t *Transport) Init(cfg bayeux.TransportConfig) error {
 	} else {
 		// Write buffers come from a pool shared by every connection of
 		// the process: an idle session holds none (4 KiB each otherwise).
+		// The read buffer, which a connection keeps, holds frame headers
+		// and small frames: larger reads bypass it (see readFrame).
 		t.dialer = gws.Dialer{HandshakeTimeout: DefaultHandshakeTimeout, Proxy: http.ProxyFromEnvironment,
-			WriteBufferPool: writeBuffers}
+			WriteBufferPool: writeBuffers, ReadBufferSize: readBufferSize}
 		if httpTr != nil {
 			t.dialer.Proxy = httpTr.Proxy
 			t.dialer.TLSClientConfig = httpTr.TLSClientConfig
@@ -603,6 +605,10 @@ func putBuf(b *[]byte) {
 	*b = (*b)[:0]
 	bufPool.Put(b)
 }
+
+// readBufferSize is the size of the read buffer of the default dialer's
+// connections (gorilla/websocket's default is 4 KiB).
+const readBufferSize = 1024
 
 // writeBuffers is the pool of write buffers the default dialer's
 // connections share.
