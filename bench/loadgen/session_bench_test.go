@@ -46,7 +46,8 @@ func measure() footprint {
 // BenchmarkIdleSession measures what an idle subscribed session costs the
 // process: sessions clients connect to a bayeuxtest server in a child
 // process (so only client memory is counted), each subscribes to subs
-// channels, and once they are idle (their /meta/connect held) the
+// channels, and once they are idle (their /meta/connect held, idleSettle
+// after the last subscribe) the
 // benchmark reports per session the heap in use (heap-B/session),
 // goroutine stacks (stack-B/session), both together (B/session),
 // goroutines and file descriptors. Run it with -benchtime=1x: each
@@ -60,6 +61,12 @@ func BenchmarkIdleSession(b *testing.B) {
 		}
 	}
 }
+
+// idleSettle is how long the sessions stay idle before they are
+// measured: longer than the 4 seconds after which a client's own
+// connection pool closes an idle connection (the shared pool keeps its
+// connections 90 seconds).
+const idleSettle = 5 * time.Second
 
 // benchmarkIdleSession measures sessions over tr; "long-polling-shared"
 // is long-polling with bayeux.WithSharedTransport (one connection pool for
@@ -94,8 +101,10 @@ func benchmarkIdleSession(b *testing.B, tr string, sessions, subs int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		// Let every session settle into its held /meta/connect.
-		time.Sleep(time.Second)
+		// Let every session settle into its held /meta/connect, and
+		// let the connection its subscribe used close: a client's own
+		// connection pool closes idle connections after 4 seconds.
+		time.Sleep(idleSettle)
 		after := measure()
 		n := float64(sessions)
 		heap += float64(after.heap-before.heap) / n
