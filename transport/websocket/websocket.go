@@ -163,7 +163,6 @@ func (t *Transport) Init(cfg bayeux.TransportConfig) error {
 	if t.o.tlsConfig != nil {
 		t.dialer.TLSClientConfig = t.o.tlsConfig
 	}
-	t.dialer.TLSClientConfig = http11Only(t.dialer.TLSClientConfig)
 	if t.o.compression != nil {
 		t.dialer.EnableCompression = *t.o.compression
 	}
@@ -365,7 +364,23 @@ func (t *Transport) getConn(ctx context.Context, rawURL string) (*conn, error) {
 		// is of no further use.
 		old.tear(transportError(errors.New("websocket: server URL changed")))
 	}
-	return t.dial(ctx, rawURL)
+	// The dial runs on a goroutine of its own, which ends with it: the
+	// deep stack of a dial (TCP, TLS, the HTTP upgrade) is then not left
+	// grown on the caller's goroutine. The caller is the client's session
+	// loop, whose stack only shrinks back (at a GC) when it uses less than
+	// a quarter of it, which it never does while it waits for a held
+	// /meta/connect: that costs an idle session 8 KiB.
+	type dialed struct {
+		c   *conn
+		err error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		c, err := t.dial(ctx, rawURL)
+		ch <- dialed{c, err}
+	}()
+	d := <-ch
+	return d.c, d.err
 }
 
 // current returns the open connection if it goes to rawURL.
@@ -402,6 +417,11 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 	stopClose := context.AfterFunc(t.ctx, cancel)
 	defer stopClose()
 	d := t.dialer
+	if strings.HasPrefix(wsURL, "wss:") {
+		// Cloned for the dial rather than at Init: a ws:// session does
+		// not keep a TLS configuration it never uses.
+		d.TLSClientConfig = http11Only(d.TLSClientConfig)
+	}
 	var ncMu sync.Mutex
 	var ncs []net.Conn
 	var ended bool // dialCtx ended: connections are closed as they come
