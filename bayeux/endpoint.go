@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // endpoint is the wire layer both clients are built on: the configured
@@ -40,6 +41,33 @@ type endpoint struct {
 	// ownTransport is the connection pool made for this client when the
 	// user gave no http.Client (closed by close).
 	ownTransport *http.Transport
+}
+
+// ownIdleConnTimeout is how long a connection of a client's own pool
+// stays open idle. An idle long-polling session keeps its held
+// /meta/connect on one connection; the connection its last publish or
+// subscribe used closes soon after (with its two net/http goroutines and
+// buffers) rather than after http.DefaultTransport's 90 seconds, while
+// requests sent back to back still reuse it. It is below the 5 seconds
+// after which Node.js servers (Faye, the CometD Node server) close idle
+// connections, which spares the race of a request sent on a connection
+// the server is closing.
+const ownIdleConnTimeout = 4 * time.Second
+
+// ownBufferSize is the size of the read and of the write buffer of each
+// connection of a client's own pool (net/http's default is 4 KiB each),
+// which an idle session's held /meta/connect keeps: requests and the
+// headers of replies mostly fit, and reads and writes of larger bodies
+// bypass the buffers.
+const ownBufferSize = 1024
+
+// newOwnTransport returns the connection pool of a client of its own: a
+// clone of dt with ownIdleConnTimeout and ownBufferSize.
+func newOwnTransport(dt *http.Transport) *http.Transport {
+	t := dt.Clone()
+	t.IdleConnTimeout = ownIdleConnTimeout
+	t.ReadBufferSize, t.WriteBufferSize = ownBufferSize, ownBufferSize
+	return t
 }
 
 // sharedTransport is the connection pool of the clients made with
@@ -104,7 +132,7 @@ func newEndpoint(serverAddress string, o *Options, onPush func([]Message), recei
 		hc = &http.Client{}
 		if o.Transport == nil {
 			if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-				e.ownTransport = dt.Clone()
+				e.ownTransport = newOwnTransport(dt)
 				hc.Transport = e.ownTransport
 			}
 		}

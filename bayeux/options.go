@@ -130,7 +130,10 @@ type Options struct {
 
 // WithHTTPClient returns an Option with custom http.Client. The client is
 // used as given: the SDK never modifies it. When its Jar is nil, the SDK
-// keeps a cookie jar per Bayeux client.
+// keeps a cookie jar per Bayeux client. Without WithHTTPClient,
+// WithHTTPTransport or WithSharedTransport, each client has a connection
+// pool of its own (a clone of http.DefaultTransport whose idle connections
+// close after 4 seconds), closed by Disconnect.
 func WithHTTPClient(client *http.Client) Option {
 	return func(o *Options) { o.Client = client }
 }

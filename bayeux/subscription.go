@@ -122,7 +122,7 @@ func (s *Subscription) enqueue(m *Message) {
 		return
 	}
 	if s.buf == nil {
-		s.buf = make([]*Message, 0, min(size, 64))
+		s.buf = make([]*Message, 0, min(size, queueStart))
 	}
 	s.buf = append(s.buf, m)
 	if n+1 > size && !s.over {
@@ -155,6 +155,13 @@ func (s *Subscription) enqueue(m *Message) {
 		runtime.Gosched()
 	}
 }
+
+// queueStart is the capacity a delivery queue's buffer starts with (2 KiB);
+// it grows as bursts need, and the queue keeps its two buffers (the one
+// filling and the one being delivered). Starting small spares the
+// subscriptions that see a message now and then (15 KiB per buffer with
+// 64 messages).
+const queueStart = 8
 
 // header returns m without its payload, for reports.
 func header(m *Message) Message {

@@ -319,6 +319,24 @@ func (h *HTTP) exchange(r *Request, resp *http.Response, attempts int, resent bo
 // send makes one attempt of r with client, tracing its connection.
 func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http.Response, *connTrace, error) {
 	tr := newConnTrace()
+	req, err := h.newRequest(tr.with(ctx), r)
+	if err != nil {
+		return nil, tr, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, tr, err
+	}
+	return resp, tr, nil
+}
+
+// newRequest builds the http.Request of r. It is apart from send so that
+// its frame is gone while the request waits for its answer: the stack of
+// a held /meta/connect runs through send.
+func (h *HTTP) newRequest(ctx context.Context, r *Request) (*http.Request, error) {
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
@@ -330,9 +348,9 @@ func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http
 	if r.Body != nil {
 		body = bytes.NewReader(r.Body)
 	}
-	req, err := http.NewRequestWithContext(tr.with(ctx), method, r.URL, body)
+	req, err := http.NewRequestWithContext(ctx, method, r.URL, body)
 	if err != nil {
-		return nil, tr, err
+		return nil, err
 	}
 	if req.Body == nil {
 		// net/http re-sends a GET by itself when a reused connection
@@ -362,14 +380,7 @@ func (h *HTTP) send(ctx context.Context, client *http.Client, r *Request) (*http
 			req.AddCookie(c)
 		}
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		if resp != nil && resp.Body != nil {
-			resp.Body.Close()
-		}
-		return nil, tr, err
-	}
-	return resp, tr, nil
+	return req, nil
 }
 
 // freshClient returns a client that sends like c but on a new connection

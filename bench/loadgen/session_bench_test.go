@@ -46,25 +46,36 @@ func measure() footprint {
 // BenchmarkIdleSession measures what an idle subscribed session costs the
 // process: sessions clients connect to a bayeuxtest server in a child
 // process (so only client memory is counted), each subscribes to subs
-// channels, and once they are idle (their /meta/connect held) the
+// channels and receives events messages (on its first channel), and once they are idle (their /meta/connect held, idleSettle
+// after the last subscribe) the
 // benchmark reports per session the heap in use (heap-B/session),
 // goroutine stacks (stack-B/session), both together (B/session),
 // goroutines and file descriptors. Run it with -benchtime=1x: each
 // iteration builds and tears down every session.
 func BenchmarkIdleSession(b *testing.B) {
 	for _, tr := range []string{LongPolling, LongPolling + "-shared", WebSocket} {
-		for _, c := range []struct{ sessions, subs int }{{1000, 1}, {5000, 1}, {1000, 10}} {
-			b.Run(fmt.Sprintf("transport=%s/sessions=%d/subs=%d", tr, c.sessions, c.subs), func(b *testing.B) {
-				benchmarkIdleSession(b, tr, c.sessions, c.subs)
+		for _, c := range []struct{ sessions, subs, events int }{{1000, 1, 0}, {5000, 1, 0}, {1000, 10, 0}, {1000, 1, 1}} {
+			name := fmt.Sprintf("transport=%s/sessions=%d/subs=%d", tr, c.sessions, c.subs)
+			if c.events > 0 {
+				name += fmt.Sprintf("/events=%d", c.events)
+			}
+			b.Run(name, func(b *testing.B) {
+				benchmarkIdleSession(b, tr, c.sessions, c.subs, c.events)
 			})
 		}
 	}
 }
 
+// idleSettle is how long the sessions stay idle before they are
+// measured: longer than the 4 seconds after which a client's own
+// connection pool closes an idle connection (the shared pool keeps its
+// connections 90 seconds).
+const idleSettle = 5 * time.Second
+
 // benchmarkIdleSession measures sessions over tr; "long-polling-shared"
 // is long-polling with bayeux.WithSharedTransport (one connection pool for
 // the process, cookies per client).
-func benchmarkIdleSession(b *testing.B, tr string, sessions, subs int) {
+func benchmarkIdleSession(b *testing.B, tr string, sessions, subs, events int) {
 	var extra []bayeux.Option
 	if tr == LongPolling+"-shared" {
 		tr = LongPolling
@@ -75,6 +86,7 @@ func benchmarkIdleSession(b *testing.B, tr string, sessions, subs int) {
 	for i := 0; i < b.N; i++ {
 		before := measure()
 		clients := make([]*bayeux.Client, sessions)
+		var got atomic.Int64
 		err := parallel(context.Background(), 32, sessions, func(ctx context.Context, i int) error {
 			c, err := bayeux.NewClient(srv.URL, append([]bayeux.Option{bayeux.WithTransports(transportFor(tr))}, extra...)...)
 			if err != nil {
@@ -85,7 +97,7 @@ func benchmarkIdleSession(b *testing.B, tr string, sessions, subs int) {
 				return err
 			}
 			for k := range subs {
-				if _, err := c.Subscribe(ctx, roomChannel(k), func(bayeux.Message) {}); err != nil {
+				if _, err := c.Subscribe(ctx, roomChannel(k), func(bayeux.Message) { got.Add(1) }); err != nil {
 					return err
 				}
 			}
@@ -94,8 +106,22 @@ func benchmarkIdleSession(b *testing.B, tr string, sessions, subs int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		// Let every session settle into its held /meta/connect.
-		time.Sleep(time.Second)
+		// Deliver events to every session (on its first channel).
+		for e := range events {
+			if err := clients[0].Publish(context.Background(), roomChannel(0), map[string]int{"event": e}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for deadline := time.Now().Add(time.Minute); got.Load() < int64(sessions*events); {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d events delivered", got.Load(), sessions*events)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// Let every session settle into its held /meta/connect, and
+		// let the connection its subscribe used close: a client's own
+		// connection pool closes idle connections after 4 seconds.
+		time.Sleep(idleSettle)
 		after := measure()
 		n := float64(sessions)
 		heap += float64(after.heap-before.heap) / n

@@ -16,8 +16,8 @@ import (
 
 // conn is one websocket connection and the requests awaiting replies on
 // it. It has one reader goroutine (readLoop), which decodes frames and
-// dispatches their messages, and one keep-alive goroutine; writes are
-// serialized by wsem.
+// dispatches their messages, and a keep-alive that runs on a timer (no
+// goroutine while it waits); writes are serialized by wsem.
 type conn struct {
 	t   *Transport
 	ws  *gws.Conn
@@ -51,9 +51,11 @@ type conn struct {
 	pending map[string]*call // message id -> request awaiting its reply
 	err     error            // why the connection was torn; set once
 
+	// ka is the keep-alive (nil timer when disabled).
+	ka keepAlive
+
 	// Reader state, used by readLoop only.
-	scratch [smallFrame]byte
-	hint    int // capacity for the next large frame
+	hint int // capacity for the next large frame
 }
 
 // call is a RoundTrip waiting for the replies of its batch. Its fields are
@@ -273,6 +275,7 @@ func (c *conn) fail(err error) bool {
 	}
 	c.t.mu.Unlock()
 	close(c.done)
+	c.stopKeepAlive()
 	for _, cl := range failed {
 		close(cl.done)
 	}
@@ -304,9 +307,14 @@ func (c *conn) close() {
 	c.ws.Close()
 }
 
-// smallFrame is the size of the reader's scratch buffer: frames that fit
-// are copied out of it into a buffer of their exact size.
+// smallFrame is the size of the reader's scratch buffers: frames that fit
+// are copied out of one into a buffer of their exact size.
 const smallFrame = 4096
+
+// scratchPool holds the reader's scratch buffers, shared by the process's
+// connections: a reader holds one only while it reads a frame, so an idle
+// connection (its reader waiting for the next frame) holds none.
+var scratchPool = sync.Pool{New: func() any { return new([smallFrame]byte) }}
 
 // readLoop reads frames until the connection fails.
 func (c *conn) readLoop() {
@@ -364,16 +372,18 @@ func (c *conn) readError(err error) error {
 
 // readFrame reads the rest of a message into a new buffer, which is handed
 // to the decoder and never reused (decoded messages alias it). A small
-// message goes through the scratch buffer and is copied into a buffer of
-// its size; a large one is read in place into a buffer sized after the
-// previous large message.
+// message goes through a scratch buffer (from scratchPool) and is copied
+// into a buffer of its size; a large one is read in place into a buffer
+// sized after the previous large message.
 func (c *conn) readFrame(r io.Reader) ([]byte, error) {
+	scratch := scratchPool.Get().(*[smallFrame]byte)
+	defer scratchPool.Put(scratch)
 	n := 0
-	for n < len(c.scratch) {
-		k, err := r.Read(c.scratch[n:])
+	for n < len(scratch) {
+		k, err := r.Read(scratch[n:])
 		n += k
 		if err == io.EOF {
-			return slices.Clone(c.scratch[:n]), nil
+			return slices.Clone(scratch[:n]), nil
 		}
 		if err != nil {
 			return nil, err
@@ -381,7 +391,7 @@ func (c *conn) readFrame(r io.Reader) ([]byte, error) {
 	}
 	limit := int(min(c.t.o.maxMessageBytes, 1<<30)) + 1
 	buf := make([]byte, n, min(max(c.hint, 4*smallFrame), limit))
-	copy(buf, c.scratch[:n])
+	copy(buf, scratch[:n])
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, len(buf))
@@ -491,34 +501,102 @@ func (c *conn) handleWhole(msgs []bayeux.Message) {
 	}
 }
 
-// keepAlive pings the server every ping interval and tears the connection
-// when nothing arrives within the pong timeout after a ping.
-func (c *conn) keepAlive() {
-	defer c.t.wg.Done()
-	interval, timeout := c.t.o.pingInterval, c.t.o.pongTimeout
-	timer := time.NewTimer(interval)
-	defer timer.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-timer.C:
-		}
-		seen, handled := c.activity.Load(), c.handled.Load()
-		if err := c.ws.WriteControl(gws.PingMessage, nil, time.Now().Add(c.t.o.writeTimeout)); err != nil {
-			c.tear(transportError(fmt.Errorf("websocket ping: %w", err)))
-			return
-		}
-		timer.Reset(timeout)
-		select {
-		case <-c.done:
-			return
-		case <-timer.C:
-		}
-		if c.activity.Load() == seen && !c.busy.Load() && c.handled.Load() == handled {
-			c.tear(transportError(fmt.Errorf("%w (nothing received %v after a ping)", ErrPongTimeout, timeout)))
-			return
-		}
-		timer.Reset(max(interval-timeout, 0))
+// keepAlive is the connection's keep-alive: it pings the server every
+// ping interval and tears the connection when nothing arrives within the
+// pong timeout after a ping. It runs on a timer (time.AfterFunc) rather
+// than a goroutine of its own, so that an idle connection costs no
+// goroutine stack for it: each firing runs one step (ping, or check after
+// the pong timeout) and arms the timer for the next one.
+//
+// The keep-alive holds one count of the transport's WaitGroup from start
+// until it stops: Close's wait covers a step in progress, and no step
+// starts after the connection is torn.
+type keepAlive struct {
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+	// pinged is true between a ping and its check; seen and handled are
+	// conn.activity and conn.handled when the ping was sent.
+	pinged        bool
+	seen, handled uint64
+}
+
+// startKeepAlive arms the keep-alive's first ping. The caller has added
+// one to the transport's WaitGroup for it.
+func (c *conn) startKeepAlive() {
+	c.ka.mu.Lock()
+	defer c.ka.mu.Unlock()
+	if c.ka.stopped {
+		// Torn before it started.
+		c.t.wg.Done()
+		return
 	}
+	c.ka.timer = time.AfterFunc(c.t.o.pingInterval, c.keepAliveStep)
+}
+
+// stopKeepAlive stops the keep-alive: no step starts after it returns, and
+// a step in progress ends without arming the timer again. Whoever stops
+// the timer (this or the step) releases the keep-alive's WaitGroup count.
+func (c *conn) stopKeepAlive() {
+	c.ka.mu.Lock()
+	if c.ka.stopped {
+		c.ka.mu.Unlock()
+		return
+	}
+	c.ka.stopped = true
+	// Without a timer, the keep-alive is disabled or not started yet
+	// (startKeepAlive then sees stopped).
+	pending := c.ka.timer != nil && c.ka.timer.Stop()
+	c.ka.mu.Unlock()
+	if pending {
+		// The timer will not fire: no step runs, none will.
+		c.t.wg.Done()
+	}
+	// Otherwise a step has started; it sees stopped and releases the count.
+}
+
+// keepAliveStep runs when the keep-alive's timer fires: it sends a ping,
+// or, a pong timeout after the ping, tears the connection if nothing
+// arrived meanwhile (and the reader was not busy with a frame, which
+// delays the processing of the pong).
+func (c *conn) keepAliveStep() {
+	c.ka.mu.Lock()
+	if c.ka.stopped {
+		c.ka.mu.Unlock()
+		c.t.wg.Done()
+		return
+	}
+	interval, timeout := c.t.o.pingInterval, c.t.o.pongTimeout
+	var failure error
+	if !c.ka.pinged {
+		c.ka.seen, c.ka.handled = c.activity.Load(), c.handled.Load()
+		c.ka.mu.Unlock()
+		// Not under the lock: the write may take up to the write timeout,
+		// and a tear meanwhile stops the keep-alive.
+		if err := c.ws.WriteControl(gws.PingMessage, nil, time.Now().Add(c.t.o.writeTimeout)); err != nil {
+			failure = transportError(fmt.Errorf("websocket ping: %w", err))
+		}
+		c.ka.mu.Lock()
+		c.ka.pinged = true
+	} else {
+		if c.activity.Load() == c.ka.seen && !c.busy.Load() && c.handled.Load() == c.ka.handled {
+			failure = transportError(fmt.Errorf("%w (nothing received %v after a ping)", ErrPongTimeout, timeout))
+		}
+		c.ka.pinged = false
+	}
+	if c.ka.stopped || failure != nil {
+		c.ka.stopped = true
+		c.ka.mu.Unlock()
+		if failure != nil {
+			c.tear(failure)
+		}
+		c.t.wg.Done()
+		return
+	}
+	next := timeout
+	if !c.ka.pinged {
+		next = max(interval-timeout, 0)
+	}
+	c.ka.timer.Reset(next)
+	c.ka.mu.Unlock()
 }

@@ -155,8 +155,10 @@ func (t *Transport) Init(cfg bayeux.TransportConfig) error {
 	} else {
 		// Write buffers come from a pool shared by every connection of
 		// the process: an idle session holds none (4 KiB each otherwise).
+		// The read buffer, which a connection keeps, holds frame headers
+		// and small frames: larger reads bypass it (see readFrame).
 		t.dialer = gws.Dialer{HandshakeTimeout: DefaultHandshakeTimeout, Proxy: http.ProxyFromEnvironment,
-			WriteBufferPool: writeBuffers}
+			WriteBufferPool: writeBuffers, ReadBufferSize: readBufferSize}
 		if httpTr != nil {
 			t.dialer.Proxy = httpTr.Proxy
 			t.dialer.TLSClientConfig = httpTr.TLSClientConfig
@@ -165,7 +167,6 @@ func (t *Transport) Init(cfg bayeux.TransportConfig) error {
 	if t.o.tlsConfig != nil {
 		t.dialer.TLSClientConfig = t.o.tlsConfig
 	}
-	t.dialer.TLSClientConfig = http11Only(t.dialer.TLSClientConfig)
 	if t.o.compression != nil {
 		t.dialer.EnableCompression = *t.o.compression
 	}
@@ -234,8 +235,14 @@ func (t *Transport) RoundTrip(ctx context.Context, url string, msgs []bayeux.Mes
 	if t.isClosed() {
 		return nil, bayeux.ErrClosed
 	}
+	// The frame's buffer goes back to the pool once written, not when the
+	// replies are in: a held /meta/connect does not keep it.
 	bp := getBuf()
-	defer putBuf(bp)
+	defer func() {
+		if bp != nil {
+			putBuf(bp)
+		}
+	}()
 	frame, err := bayeux.AppendMessages((*bp)[:0], msgs)
 	*bp = frame
 	if err != nil {
@@ -265,7 +272,10 @@ func (t *Transport) RoundTrip(ctx context.Context, url string, msgs []bayeux.Mes
 			return nil, err
 		}
 	}
-	if err := c.write(ctx, frame); err != nil {
+	err = c.write(ctx, frame)
+	putBuf(bp)
+	bp = nil
+	if err != nil {
 		if cl != nil {
 			c.abandon(cl, msgs)
 		}
@@ -358,7 +368,23 @@ func (t *Transport) getConn(ctx context.Context, rawURL string) (*conn, error) {
 		// is of no further use.
 		old.tear(transportError(errors.New("websocket: server URL changed")))
 	}
-	return t.dial(ctx, rawURL)
+	// The dial runs on a goroutine of its own, which ends with it: the
+	// deep stack of a dial (TCP, TLS, the HTTP upgrade) is then not left
+	// grown on the caller's goroutine. The caller is the client's session
+	// loop, whose stack only shrinks back (at a GC) when it uses less than
+	// a quarter of it, which it never does while it waits for a held
+	// /meta/connect: that costs an idle session 8 KiB.
+	type dialed struct {
+		c   *conn
+		err error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		c, err := t.dial(ctx, rawURL)
+		ch <- dialed{c, err}
+	}()
+	d := <-ch
+	return d.c, d.err
 }
 
 // current returns the open connection if it goes to rawURL.
@@ -395,6 +421,11 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 	stopClose := context.AfterFunc(t.ctx, cancel)
 	defer stopClose()
 	d := t.dialer
+	if strings.HasPrefix(wsURL, "wss:") {
+		// Cloned for the dial rather than at Init: a ws:// session does
+		// not keep a TLS configuration it never uses.
+		d.TLSClientConfig = http11Only(d.TLSClientConfig)
+	}
 	var ncMu sync.Mutex
 	var ncs []net.Conn
 	var ended bool // dialCtx ended: connections are closed as they come
@@ -506,7 +537,7 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 	go c.readLoop()
 	if t.o.pingInterval > 0 {
 		t.wg.Add(1)
-		go c.keepAlive()
+		c.startKeepAlive()
 	}
 	t.mu.Unlock()
 	t.logger.Debug("bayeux websocket connected", "client", t.cfg.ClientName, "url", wsURL, "compression", c.compressed)
@@ -600,6 +631,10 @@ func putBuf(b *[]byte) {
 	*b = (*b)[:0]
 	bufPool.Put(b)
 }
+
+// readBufferSize is the size of the read buffer of the default dialer's
+// connections (gorilla/websocket's default is 4 KiB).
+const readBufferSize = 1024
 
 // writeBuffers is the pool of write buffers the default dialer's
 // connections share.

@@ -277,18 +277,29 @@ func (e *Engine) Send(ctx context.Context, r *wire.Request) ([]byte, error) {
 }
 
 func (e *Engine) send(ctx context.Context, r *wire.Request) ([]byte, error) {
-	_, h, ok := e.config()
-	if !ok {
+	e.mu.RLock()
+	h := e.http
+	e.mu.RUnlock()
+	if h == nil {
 		return nil, e.fail(0, errors.New("transport used before Init"))
 	}
 	ex, err := h.Do(ctx, r)
+	if err != nil || ex.Resent || ex.StatusCode != http.StatusOK || len(ex.Body) == 0 {
+		return e.failed(ctx, r.Lane, ex, err)
+	}
+	return ex.Body, nil
+}
+
+// failed is send's slow path, apart so that send's frame stays small: the
+// stack of a held /meta/connect runs through it.
+func (e *Engine) failed(ctx context.Context, lane wire.Lane, ex *wire.Exchange, err error) ([]byte, error) {
 	if ex != nil && ex.Resent {
 		// The request may have reached the server before its connection
 		// broke: say so, since a publish re-sent may be delivered twice.
 		cfg, _, _ := e.config()
 		cfg.Logger.LogAttrs(ctx, slog.LevelDebug, ResentMessage,
 			slog.String("transport", e.set.ConnectionType), slog.String("client", cfg.ClientName),
-			slog.Bool("connect", r.Lane == wire.LaneConnect))
+			slog.Bool("connect", lane == wire.LaneConnect))
 	}
 	if ex != nil && ex.StatusCode != http.StatusOK {
 		snippet := ex.Body
