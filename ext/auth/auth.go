@@ -43,7 +43,18 @@ type Extension struct {
 	denied  int  // handshakes denied in a row for authentication
 	failing bool // the source failed and this was reported
 	session bayeux.Session
+	// gen counts the tokens fetched; sentGen maps the id of each request
+	// in flight to the gen of the token it goes with, so that a refusal
+	// of an older token (a request sent before the refresh, answered
+	// after it) neither discards the new token nor ends the session
+	// renewed with it.
+	gen     uint64
+	sentGen map[string]uint64
 }
+
+// maxInFlight bounds sentGen: ids whose reply never came are forgotten
+// past it.
+const maxInFlight = 4096
 
 // Option configures an Extension.
 type Option func(*Extension)
@@ -104,7 +115,36 @@ func (e *Extension) token() *Token {
 		return e.cur
 	}
 	e.cur, e.stale, e.failing = t, false, false
+	e.gen++
 	return t
+}
+
+// noteSentLocked records the gen of the token m goes with: the current
+// one, or the next when the current one is not usable (it is fetched
+// just before the request goes out).
+func (e *Extension) noteSentLocked(m *bayeux.Message) {
+	if m.ID == "" {
+		return
+	}
+	g := e.gen
+	if e.cur == nil || e.stale || e.cur.expired(time.Now()) {
+		g++
+	}
+	if e.sentGen == nil || len(e.sentGen) >= maxInFlight {
+		e.sentGen = make(map[string]uint64)
+	}
+	e.sentGen[m.ID] = g
+}
+
+// olderLocked reports whether the reply to the request with id answers a
+// request sent with a token older than the current one, and forgets id.
+func (e *Extension) olderLocked(id string) bool {
+	g, ok := e.sentGen[id]
+	if !ok {
+		return false
+	}
+	delete(e.sentGen, id)
+	return g < e.gen
 }
 
 // usable returns the current token if it can be sent.
@@ -150,7 +190,13 @@ func (e *Extension) SetHeaders(h http.Header) {
 // Outgoing adds the token to the handshake's ext when WithExtField asks
 // for it.
 func (e *Extension) Outgoing(m *bayeux.Message) {
-	if e.extKey == "" || m.Channel != bayeux.MetaHandshake {
+	if m.Channel != bayeux.MetaHandshake {
+		e.mu.Lock()
+		e.noteSentLocked(m)
+		e.mu.Unlock()
+		return
+	}
+	if e.extKey == "" {
 		return
 	}
 	if t := e.token(); t != nil {
@@ -183,10 +229,14 @@ func (e *Extension) Incoming(m *bayeux.Message) {
 		}
 		return
 	}
-	if !IsAuthError(m.Error) {
+	e.mu.Lock()
+	older := e.olderLocked(m.ID)
+	if !IsAuthError(m.Error) || older {
+		// A refusal of an older token: the new one is already there,
+		// and so is the session renewed with it.
+		e.mu.Unlock()
 		return
 	}
-	e.mu.Lock()
 	e.stale = true
 	s := e.session
 	e.mu.Unlock()
@@ -213,10 +263,13 @@ func (e *Extension) Retry(request, reply *bayeux.Message, err error) bool {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.stale = true
 	if request.Channel != bayeux.MetaHandshake {
+		if _, known := e.sentGen[request.ID]; !known || e.sentGen[request.ID] == e.gen {
+			e.stale = true // refused with the current token
+		}
 		return true
 	}
+	e.stale = true
 	if reply == nil {
 		e.denied++ // Incoming saw no reply
 	}

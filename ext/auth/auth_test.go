@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -204,3 +205,109 @@ func drainUntil(ctx context.Context, got <-chan string, prefix string) bool {
 		}
 	}
 }
+
+// TestOneRefreshPerExpiry: when a token is revoked, the held /meta/connect
+// and a publish are both refused; the refusal that comes after the client
+// already has a new token (and a session renewed with it) must neither
+// discard that token nor end that session. One new token is fetched.
+func TestOneRefreshPerExpiry(t *testing.T) {
+	for _, transport := range []string{"long-polling", "callback-polling"} {
+		t.Run(transport, func(t *testing.T) {
+			for range 3 {
+				tokens := bayeuxtest.NewTokens()
+				srv := bayeuxtest.NewServer(bayeuxtest.WithBearerAuth(tokens.Valid, bayeuxtest.AuthBayeuxError))
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				src := auth.TokenSourceFunc(func() (*auth.Token, error) {
+					return &auth.Token{AccessToken: tokens.Issue(0)}, nil
+				})
+				c, err := bayeux.NewClient(srv.URL, bayeux.WithTransports(newTransport(transport)),
+					bayeux.WithBackoff(10*time.Millisecond, 100*time.Millisecond), bayeux.WithExtensions(auth.New(src)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Connect(ctx); err != nil {
+					t.Fatal(err)
+				}
+				tokens.ExpireAll() // the first /meta/connect may be on its way
+				for c.Publish(ctx, "/news", "hello") != nil && ctx.Err() == nil {
+					time.Sleep(20 * time.Millisecond)
+				}
+				// Let the refused held connect's reply, if late, come in.
+				if err := srv.WaitHeld(ctx, 1); err != nil {
+					t.Fatal(err)
+				}
+				n, handshakes := tokens.Issued(), srv.HandshakeCount()
+				_ = c.Disconnect(ctx)
+				cancel()
+				srv.Close()
+				if n != 2 || handshakes != 2 {
+					t.Fatalf("%d tokens issued and %d handshakes, want 2 and 2 (one refresh, one renewed session)", n, handshakes)
+				}
+			}
+		})
+	}
+}
+
+// TestLateRefusalOfOldToken: a publish sent with the first token is
+// refused after the held /meta/connect's refusal already made the
+// extension fetch a second token and the client renew its session. The
+// late refusal must neither discard the second token nor end the renewed
+// session; a refusal of the second token does both.
+func TestLateRefusalOfOldToken(t *testing.T) {
+	fetched := 0
+	e := auth.New(auth.TokenSourceFunc(func() (*auth.Token, error) {
+		fetched++
+		return &auth.Token{AccessToken: fmt.Sprint("token-", fetched)}, nil
+	}))
+	sess := &countingSession{}
+	e.AttachSession(sess)
+	header := func() string {
+		h := http.Header{}
+		e.SetHeaders(h)
+		return h.Get("Authorization")
+	}
+	send := func(m bayeux.Message) string {
+		e.Outgoing(&m)
+		return header()
+	}
+	refuse := func(id string, ch bayeux.Channel) {
+		r := bayeux.Message{ID: id, Channel: ch, Error: "401::Authentication invalid"}
+		r.SetSuccessful(false)
+		e.Incoming(&r)
+	}
+	if got := send(bayeux.Message{ID: "1", Channel: bayeux.MetaHandshake}); got != "Bearer token-1" {
+		t.Fatalf("handshake sent with %q", got)
+	}
+	send(bayeux.Message{ID: "2", Channel: bayeux.MetaConnect})
+	send(bayeux.Message{ID: "3", Channel: "/news", Data: []byte(`1`)})
+	refuse("2", bayeux.MetaConnect) // the token was revoked
+	if sess.rehandshakes != 1 {
+		t.Fatalf("%d re-handshakes after the connect's refusal, want 1", sess.rehandshakes)
+	}
+	if got := send(bayeux.Message{ID: "4", Channel: bayeux.MetaHandshake}); got != "Bearer token-2" {
+		t.Fatalf("renewed handshake sent with %q, want the second token", got)
+	}
+	send(bayeux.Message{ID: "5", Channel: bayeux.MetaConnect})
+	refuse("3", "/news") // late: the publish went with token-1
+	if sess.rehandshakes != 1 {
+		t.Errorf("the late refusal of the old token ended the renewed session (%d re-handshakes)", sess.rehandshakes)
+	}
+	if got := send(bayeux.Message{ID: "6", Channel: "/news", Data: []byte(`2`)}); got != "Bearer token-2" || fetched != 2 {
+		t.Errorf("after the late refusal: sent with %q, %d tokens fetched; want token-2, 2", got, fetched)
+	}
+	refuse("6", "/news") // the second token refused: a real refusal
+	if sess.rehandshakes != 2 {
+		t.Errorf("%d re-handshakes after the second token was refused, want 2", sess.rehandshakes)
+	}
+	if got := header(); got != "Bearer token-3" {
+		t.Errorf("after the second token was refused: %q, want a third token", got)
+	}
+}
+
+// countingSession is a bayeux.Session that counts re-handshakes.
+type countingSession struct{ rehandshakes int }
+
+func (s *countingSession) ClientID() string     { return "c1" }
+func (s *countingSession) Rehandshake(error)    { s.rehandshakes++ }
+func (s *countingSession) ReportError(error)    {}
+func (s *countingSession) Logger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -42,6 +42,6 @@ func Example() {
 	for c.Publish(ctx, "/news", "hello") != nil && ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond) // refused until the client re-handshakes
 	}
-	fmt.Println("published with token number", tokens.Issued())
-	// Output: published with token number 2
+	fmt.Println("published with a new token:", tokens.Issued() > 1)
+	// Output: published with a new token: true
 }
