@@ -178,7 +178,29 @@ func (h sessionHandle) Rehandshake(reason error) {
 	h.c.mu.Lock()
 	s := h.c.sess
 	h.c.mu.Unlock()
+	if s == nil || s.lost() {
+		return
+	}
+	ready := s.isReady()
 	h.c.loseSession(s, reason)
+	if ready {
+		h.c.disconnectOrphan(s)
+	}
+}
+
+// disconnectOrphan tells the server, best effort and in the background,
+// that the session s, which the client left to handshake again (an
+// extension asked for it), is over: otherwise the server keeps it, and
+// its held /meta/connect, until it expires, and Salesforce counts it
+// against the organization's concurrent clients meanwhile.
+func (c *Client) disconnectOrphan(s *session) {
+	c.track.spawn(func() {
+		ctx, cancel := context.WithTimeout(c.quit, c.opts.MaxNetworkDelay)
+		defer cancel()
+		msg := Message{ID: c.wire.newID(), Channel: MetaDisconnect, ClientID: s.id}
+		_, _, err := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
+		c.log.Debug("bayeux left session disconnected", "clientId", s.id, "err", err)
+	})
 }
 
 // RemoveExtension unregisters a message extension.

@@ -52,7 +52,10 @@ type Session interface {
 	// ClientID returns the current session's id ("" while there is none).
 	ClientID() string
 	// Rehandshake ends the current session: the client handshakes again
-	// (and renews every subscription), as when the server lost it.
+	// (and renews every subscription), as when the server lost it. The
+	// session left behind is told /meta/disconnect in the background,
+	// best effort, so that the server does not keep it until it expires
+	// (its reply reaches /meta/disconnect listeners with the old clientId).
 	Rehandshake(reason error)
 	// ReportError passes err to the client's error handler.
 	ReportError(err error)

@@ -120,4 +120,12 @@ func TestExtensionHooks(t *testing.T) {
 	ext.session.Rehandshake(errors.New("token refreshed"))
 	eventually(t, "the new session", func() bool { return ext.session.ClientID() == "c2" })
 	eventually(t, "the renewed subscription", func() bool { return f.subscribed("c2", "/a") })
+	// The session left behind is disconnected, so that the server does not
+	// keep it (and count it) until it expires.
+	eventually(t, "a /meta/disconnect for the session left", func() bool {
+		return f.count(func(m bayeux.Message) bool { return m.Channel == bayeux.MetaDisconnect && m.ClientID == "c1" }) == 1
+	})
+	if n := f.count(func(m bayeux.Message) bool { return m.Channel == bayeux.MetaDisconnect && m.ClientID == "c2" }); n != 0 {
+		t.Errorf("%d /meta/disconnect for the new session", n)
+	}
 }
