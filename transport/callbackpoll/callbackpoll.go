@@ -169,12 +169,13 @@ func (t *Transport) RoundTrip(ctx context.Context, rawURL string, msgs []bayeux.
 		if err != nil {
 			return nil, err
 		}
-		arr, err := ParseResponse(body, p.callback)
+		arr, err := callbackArgument(body, p.callback)
 		if err != nil {
 			return nil, t.fail(err)
 		}
 		ms, err := bayeux.DecodeMessages(arr)
 		if err != nil {
+			// Invalid JSON, or code after the array (never evaluated).
 			return nil, t.fail(err)
 		}
 		if out == nil {

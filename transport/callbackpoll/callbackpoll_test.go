@@ -539,6 +539,14 @@ func FuzzParseResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		arg, err := ParseResponse(body, cb)
+		// The transport skips ParseResponse's json.Valid and lets
+		// bayeux.DecodeMessages check the argument: it must accept
+		// nothing that ParseResponse refuses.
+		if raw, rerr := callbackArgument(body, cb); rerr == nil && err != nil {
+			if _, derr := bayeux.DecodeMessages(raw); derr == nil {
+				t.Fatalf("the transport accepts %q, which ParseResponse refuses: %v", body, err)
+			}
+		}
 		if err != nil {
 			var de *bayeux.DecodeError
 			if !errors.As(err, &de) {

@@ -17,6 +17,21 @@ import (
 // The returned slice aliases body. Any other form returns a
 // *bayeux.DecodeError whose Reason says what is wrong.
 func ParseResponse(body []byte, callback string) ([]byte, error) {
+	arg, err := callbackArgument(body, callback)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(arg) {
+		return nil, jsonpError("the callback's argument is not exactly one JSON array (invalid JSON, or more code)", arg)
+	}
+	return arg, nil
+}
+
+// callbackArgument is ParseResponse without the final check that the
+// argument is exactly one valid JSON value: the transport hands it to
+// bayeux.DecodeMessages, which checks that while it decodes (and refuses
+// anything after the array), so the body is scanned once, not twice.
+func callbackArgument(body []byte, callback string) ([]byte, error) {
 	b := body
 	i := skipSpace(b, 0)
 	if bytes.HasPrefix(b[i:], []byte("/**/")) {
@@ -42,9 +57,6 @@ func ParseResponse(body []byte, callback string) ([]byte, error) {
 	arg = arg[:trimSpaceEnd(arg, len(arg))]
 	if len(arg) == 0 || arg[0] != '[' {
 		return nil, jsonpError("the callback's argument is not a JSON array", arg)
-	}
-	if !json.Valid(arg) {
-		return nil, jsonpError("the callback's argument is not exactly one JSON array (invalid JSON, or more code)", arg)
 	}
 	return arg, nil
 }

@@ -1,8 +1,6 @@
 package longpoll
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,19 +9,12 @@ import (
 	"testing"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/transport/internal/transportbench"
 )
 
 // salesforceEvents returns a /meta/connect reply followed by n platform
 // events of about 250 bytes each, the way Salesforce delivers them.
-func salesforceEvents(n int) []byte {
-	b := []byte(`[{"clientId":"4n1h2rqbn7oxhnbj6v5x2w3ib","channel":"/meta/connect","id":"42","successful":true}`)
-	for i := 0; i < n; i++ {
-		b = fmt.Appendf(b, `,{"data":{"schema":"t2xJ8DcqG0TZ3rW7mbsRqA","payload":{"CreatedDate":"2024-05-01T12:00:%02d.000Z",`+
-			`"CreatedById":"005xx000001SvVdAAK","Order_Number__c":"ORD-%07d","Amount__c":%d.50,"Status__c":"Shipped"},`+
-			`"event":{"replayId":%d}},"channel":"/event/Order__e"}`, i%60, i, i*3, 1000000+i)
-	}
-	return append(b, ']')
-}
+func salesforceEvents(n int) []byte { return transportbench.SalesforceReply(n) }
 
 // BenchmarkRoundTrip measures the cost per delivered message of a
 // long-polling response carrying 500 events of ~250 bytes: the HTTP
@@ -52,27 +43,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer tr.Close()
-			batch := []bayeux.Message{{ID: "42", Channel: bayeux.MetaConnect, ClientID: "4n1h2rqbn7oxhnbj6v5x2w3ib", ConnectionType: "long-polling"}}
-			ctx := context.Background()
-			if out, err := tr.RoundTrip(ctx, srv.URL, batch); err != nil || len(out) != events+1 {
-				b.Fatalf("RoundTrip = %d messages, %v", len(out), err)
-			}
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			var ms0, ms1 runtime.MemStats
-			runtime.ReadMemStats(&ms0)
-			b.ResetTimer()
-			for b.Loop() {
-				out, err := tr.RoundTrip(ctx, srv.URL, batch)
-				if err != nil || len(out) != events+1 {
-					b.Fatalf("RoundTrip = %d messages, %v", len(out), err)
-				}
-			}
-			b.StopTimer()
-			runtime.ReadMemStats(&ms1)
-			msgs := float64(b.N) * events
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/msgs, "ns/msg")
-			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/msgs, "allocs/msg")
+			transportbench.MeasureRoundTrip(b, tr, srv.URL, transportbench.ConnectBatch(bayeux.ConnectionTypeLongPolling), events, len(body))
 		})
 	}
 }
