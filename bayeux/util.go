@@ -27,12 +27,12 @@ func encodeData(data any) (json.RawMessage, error) {
 	case nil:
 		return json.RawMessage(`{}`), nil
 	case json.RawMessage:
-		if !json.Valid(d) {
+		if !validJSON(d) {
 			return nil, &EncodeError{Field: "data", Reason: "not valid JSON"}
 		}
 		return d, nil
 	case []byte:
-		if !json.Valid(d) {
+		if !validJSON(d) {
 			return nil, &EncodeError{Field: "data", Reason: "not valid JSON"}
 		}
 		return d, nil
