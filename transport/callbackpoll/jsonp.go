@@ -55,7 +55,7 @@ func callbackArgument(body []byte, callback string) ([]byte, error) {
 	}
 	arg := b[skipSpace(b[:j-1], i) : j-1]
 	arg = arg[:trimSpaceEnd(arg, len(arg))]
-	if len(arg) == 0 || arg[0] != '[' {
+	if len(arg) == 0 || arg[0] != '[' || arg[len(arg)-1] != ']' {
 		return nil, jsonpError("the callback's argument is not a JSON array", arg)
 	}
 	return arg, nil
