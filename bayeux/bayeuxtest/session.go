@@ -235,7 +235,10 @@ func (s *Server) deliverPushLocked(sess *session, p *push, wake bool) {
 	if len(s.cfg.exts) > 0 && ev.Ext != nil {
 		ev.Ext = maps.Clone(ev.Ext) // each session's copy may be changed by Outgoing
 	}
-	if sess.ack == nil && !s.cfg.connectDeliveryOnly && sess.ws != nil && sess.ws.push(ev, p.encoded()) {
+	// Pushed at once on the session's websocket, unless events wait in
+	// its queue (queued while it had no websocket): those go first, with
+	// the next /meta/connect reply, and this one after them.
+	if sess.ack == nil && !s.cfg.connectDeliveryOnly && sess.ws != nil && len(sess.queue) == 0 && sess.ws.push(ev, p.encoded()) {
 		return
 	}
 	sess.queue = append(sess.queue, ev)

@@ -18,6 +18,7 @@ import (
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/ext/ack"
+	"github.com/bayeux-go/sdk/internal/logtest"
 	"github.com/bayeux-go/sdk/transport/longpoll"
 	"github.com/bayeux-go/sdk/transport/websocket"
 )
@@ -187,7 +188,11 @@ func testDuplicatesDropped(t *testing.T, kind string, eventsFirst bool) {
 	var resent atomic.Int64
 	srv := bayeuxtest.NewServer(bayeuxtest.WithAckExtension(true), bayeuxtest.WithTimeout(time.Minute),
 		bayeuxtest.WithExtension(lose), bayeuxtest.WithEventsBeforeReplies(eventsFirst),
-		bayeuxtest.WithLogger(slog.New(resendCounter{&resent})))
+		bayeuxtest.WithLogger(slog.New(logtest.Func(func(r slog.Record) {
+			if v, ok := logtest.Attr(r, "events"); ok && r.Message == "bayeuxtest: ack: resending" {
+				resent.Add(v.Int64())
+			}
+		}))))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -227,28 +232,6 @@ func testDuplicatesDropped(t *testing.T, kind string, eventsFirst bool) {
 		t.Fatal("extension not enabled")
 	}
 }
-
-// resendCounter is a slog.Handler adding up the events bayeuxtest's ack
-// extension says it sends again (its Debug record).
-type resendCounter struct{ n *atomic.Int64 }
-
-func (h resendCounter) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h resendCounter) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "bayeuxtest: ack: resending" {
-		return nil
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "events" {
-			h.n.Add(a.Value.Int64())
-		}
-		return true
-	})
-	return nil
-}
-
-func (h resendCounter) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h resendCounter) WithGroup(string) slog.Handler      { return h }
 
 // TestIdenticalEventsKept: events with the same content are not taken for
 // duplicates when no resend is due.

@@ -264,7 +264,7 @@ func (e *Extension) Retry(request, reply *bayeux.Message, err error) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if request.Channel != bayeux.MetaHandshake {
-		if _, known := e.sentGen[request.ID]; !known || e.sentGen[request.ID] == e.gen {
+		if !e.olderLocked(request.ID) {
 			e.stale = true // refused with the current token
 		}
 		return true

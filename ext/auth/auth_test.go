@@ -206,10 +206,12 @@ func drainUntil(ctx context.Context, got <-chan string, prefix string) bool {
 	}
 }
 
-// TestOneRefreshPerExpiry: when a token is revoked, the held /meta/connect
-// and a publish are both refused; the refusal that comes after the client
-// already has a new token (and a session renewed with it) must neither
-// discard that token nor end that session. One new token is fetched.
+// TestOneRefreshPerExpiry: when a token is revoked while the client works
+// against a real server, one new token is fetched and one new session
+// made, however the refusals of the held /meta/connect and of a publish
+// interleave. (The interleaving in which a refusal of the old token comes
+// after the refresh is played deterministically by
+// TestLateRefusalOfOldToken.)
 func TestOneRefreshPerExpiry(t *testing.T) {
 	for _, transport := range []string{"long-polling", "callback-polling"} {
 		t.Run(transport, func(t *testing.T) {

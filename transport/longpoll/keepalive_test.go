@@ -10,6 +10,7 @@ import (
 
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/internal/closingserver"
+	"github.com/bayeux-go/sdk/internal/logtest"
 	"github.com/bayeux-go/sdk/transport/longpoll"
 )
 
@@ -44,19 +45,13 @@ func TestResentPublishIsLogged(t *testing.T) {
 	defer c.CloseIdleConnections()
 	var mu sync.Mutex
 	var resent []bool // the "connect" attribute of each record
-	h := recordHandler(func(r slog.Record) {
+	h := logtest.Func(func(r slog.Record) {
 		if r.Message != "bayeux: request re-sent on a fresh connection after a stale kept-alive connection" {
 			return
 		}
-		connect := true
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "connect" {
-				connect = a.Value.Bool()
-			}
-			return true
-		})
+		v, ok := logtest.Attr(r, "connect")
 		mu.Lock()
-		resent = append(resent, connect)
+		resent = append(resent, !ok || v.Bool())
 		mu.Unlock()
 	})
 	tr := longpoll.New()
@@ -78,14 +73,3 @@ func TestResentPublishIsLogged(t *testing.T) {
 		}
 	}
 }
-
-// recordHandler is a slog.Handler passing every record to a function.
-type recordHandler func(slog.Record)
-
-func (h recordHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
-	h(r)
-	return nil
-}
-func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h recordHandler) WithGroup(string) slog.Handler      { return h }
