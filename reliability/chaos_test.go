@@ -58,13 +58,6 @@ const reuseRetryReason = "wire.HTTP's WithReuseRetry (wire/http.go, the re-send 
 	"the publish, and the server processed it, before it dropped or reset the connection, so the re-sent publish " +
 	"is delivered twice."
 
-// wsServerReorderReason is why a websocket chaos run may see events out
-// of order: a fault of bayeuxtest's websocket server, not of the client.
-const wsServerReorderReason = "bayeuxtest's websocket server takes a session's queued events into a " +
-	"/meta/connect reply under its lock but queues the reply's frame for writing after releasing it; an event " +
-	"published in between finds the session's queue empty and is pushed on the websocket at once, so its frame " +
-	"can be written before the reply's (seen right after a reconnection, about 1 run in 10)."
-
 // TestChaos runs, for each transport, a subscriber through a
 // fault-injecting proxy while numbered messages are published (by the
 // server, and by a publishing client through the proxy too) and faults
@@ -302,9 +295,6 @@ func runChaos(t *testing.T, name string, newTransport func() bayeux.Transport) {
 	}
 	if n := s.reordered + c.reordered; n > 0 && !t.Failed() {
 		t.Logf("out of order (n after last): server stream %v, client stream %v", s.late, c.late)
-		if name == bayeux.ConnectionTypeWebSocket {
-			skipKnownBug(t, fmt.Sprintf("%d messages out of order: %s", n, wsServerReorderReason))
-		}
 		t.Errorf("%s: %d messages out of order", name, n)
 	}
 }

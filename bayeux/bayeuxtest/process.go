@@ -25,8 +25,11 @@ type reqInfo struct {
 type result struct {
 	replies []bayeux.Message
 	events  []bayeux.Message // events drained for the response
-	held    *heldConnect     // a lone connect to hold (replies is empty)
-	cookie  string           // BAYEUX_BROWSER value to set (handshake)
+	// replying is the session whose events a websocket reply took
+	// (session.replying), to be ended once the frame is queued.
+	replying *session
+	held     *heldConnect // a lone connect to hold (replies is empty)
+	cookie   string       // BAYEUX_BROWSER value to set (handshake)
 }
 
 // process runs one batch of messages (one HTTP request or one websocket
@@ -97,6 +100,10 @@ func (s *Server) process(ri *reqInfo, msgs []bayeux.Message) result {
 	}
 	s.mu.Lock()
 	res.events = s.takeEventsLocked(drain, res.replies)
+	if ri.ws != nil && len(res.events) > 0 {
+		drain.replying++
+		res.replying = drain
+	}
 	for _, sess := range deferred {
 		s.wakeLocked(sess) // a no-op for a session whose events were drained
 	}

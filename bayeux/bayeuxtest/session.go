@@ -23,6 +23,10 @@ type session struct {
 	connected bool
 	// held is the outstanding held /meta/connect, if any.
 	held *heldConnect
+	// replying counts the websocket replies that took queued events and
+	// whose frame is not queued on the websocket yet: meanwhile an event
+	// is queued, not pushed, so that it cannot overtake them.
+	replying int
 	// ws is the websocket the session last used; events are pushed on it
 	// as soon as they are published.
 	ws *wsConn
@@ -62,6 +66,8 @@ type heldConnect struct {
 	ws      *wsConn
 	release chan struct{}
 	reason  releaseReason
+	// replying is set when its reply took events (session.replying).
+	replying bool
 	// answered is closed by the websocket goroutine holding the connect
 	// once its reply is queued, so that a newer connect's reply on the
 	// same socket follows it.
@@ -223,6 +229,17 @@ func (p *push) encoded() []byte {
 	return p.enc
 }
 
+// replied ends a websocket reply that took events of sess: its frame
+// is queued.
+func (s *Server) replied(sess *session) {
+	if sess == nil {
+		return
+	}
+	s.mu.Lock()
+	sess.replying--
+	s.mu.Unlock()
+}
+
 // deliverLocked gives ev to sess: pushed on its websocket, or queued and,
 // if wake, waking its held connect.
 func (s *Server) deliverLocked(sess *session, ev bayeux.Message, wake bool) {
@@ -236,9 +253,11 @@ func (s *Server) deliverPushLocked(sess *session, p *push, wake bool) {
 		ev.Ext = maps.Clone(ev.Ext) // each session's copy may be changed by Outgoing
 	}
 	// Pushed at once on the session's websocket, unless events wait in
-	// its queue (queued while it had no websocket): those go first, with
-	// the next /meta/connect reply, and this one after them.
-	if sess.ack == nil && !s.cfg.connectDeliveryOnly && sess.ws != nil && len(sess.queue) == 0 && sess.ws.push(ev, p.encoded()) {
+	// its queue (queued while it had no websocket) or ride on a reply not
+	// yet queued on the websocket: those go first, and this one after
+	// them, with the next /meta/connect reply.
+	if sess.ack == nil && !s.cfg.connectDeliveryOnly && sess.ws != nil && len(sess.queue) == 0 && sess.replying == 0 &&
+		sess.ws.push(ev, p.encoded()) {
 		return
 	}
 	sess.queue = append(sess.queue, ev)
@@ -297,6 +316,10 @@ func (s *Server) awaitHeld(hc *heldConnect, gone <-chan struct{}) (msgs []bayeux
 		rs := []bayeux.Message{reply}
 		events = s.takeEventsLocked(sess, rs)
 		reply = rs[0]
+		if hc.ws != nil && len(events) > 0 {
+			sess.replying++
+			hc.replying = true
+		}
 	case relSuperseded:
 		// answered without events: they go to the newer connect
 	case relDisconnected:

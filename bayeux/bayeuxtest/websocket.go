@@ -157,6 +157,9 @@ func (wc *wsConn) readLoop() {
 			s.spawn(func() {
 				defer close(hc.answered)
 				out, tear := s.awaitHeld(hc, wc.done)
+				if hc.replying {
+					defer s.replied(hc.sess)
+				}
 				if tear || out == nil {
 					return // Close or Restart closes the socket itself
 				}
@@ -165,6 +168,7 @@ func (wc *wsConn) readLoop() {
 			continue
 		}
 		wc.respond(res.replies, f)
+		s.replied(res.replying)
 	}
 }
 
