@@ -165,7 +165,7 @@ func newEndpoint(serverAddress string, o *Options, onPush func([]Message), recei
 		seen[t.Name()] = true
 	}
 	cfg := TransportConfig{HTTPClient: e.httpClient, Jar: e.jar, Logger: o.Logger, Receive: e.receivePushed,
-		ReceiveReplies: receiveReplies, Header: e.setHeaders}
+		ReceiveReplies: receiveReplies, ResendPublishes: o.ResendPublishes, Header: e.setHeaders}
 	for i, t := range ts {
 		if err := t.Init(cfg); err != nil {
 			for _, done := range ts[:i] {

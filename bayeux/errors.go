@@ -65,6 +65,12 @@ var (
 	ErrBadState = errors.New("bayeux: operation not allowed in this state")
 	// ErrInvalidOption is returned by NewClient for an invalid option value.
 	ErrInvalidOption = errors.New("bayeux: invalid option")
+	// ErrNetworkDelay is the cause (context.Cause) of a request context
+	// that ended because the client's own deadline passed: the advised
+	// timeout plus Options.MaxNetworkDelay for /meta/connect, the maximum
+	// network delay for other requests. Only then may a transport judge
+	// the server silent; a caller's deadline says nothing of the server.
+	ErrNetworkDelay = errors.New("bayeux: no answer within the maximum network delay")
 )
 
 // ServerError is an unsuccessful reply from the server. It keeps the reply,

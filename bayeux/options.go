@@ -126,6 +126,16 @@ type Options struct {
 	// requests when the previous reply came back at once and empty.
 	// Default DefaultMinConnectPeriod.
 	MinConnectPeriod time.Duration
+	// ResendPublishes makes delivery of publishes at-least-once rather
+	// than at-most-once: a batch holding a publish whose request failed in
+	// a way that leaves its fate unknown (the connection closed after the
+	// request was written, before any byte of the answer) is sent once
+	// more, so a subscriber may receive it twice, as Faye's clients do.
+	// Default false: such a batch is re-sent only when it provably never
+	// reached the server (nothing of it was written, or the server had
+	// closed the connection before it was), and otherwise Publish returns
+	// the failure. See WithResendPublishes.
+	ResendPublishes bool
 }
 
 // WithHTTPClient returns an Option with custom http.Client. The client is
@@ -269,6 +279,18 @@ func WithHeader(key, value string) Option {
 // requests after a reply that came back empty at once.
 func WithMinConnectPeriod(d time.Duration) Option {
 	return func(o *Options) { o.MinConnectPeriod = d }
+}
+
+// WithResendPublishes makes publishes at-least-once: a publish whose
+// request failed after it may have reached the server is sent once more,
+// so that a torn connection never loses it, at the cost of a duplicate
+// when the server had processed it (Faye's choice). Subscribers that
+// cannot take a duplicate should make their handlers idempotent. Without
+// it, publishes are at-most-once: a publish is re-sent only when it
+// provably never reached the server, and otherwise Publish returns the
+// failure for the caller to decide.
+func WithResendPublishes() Option {
+	return func(o *Options) { o.ResendPublishes = true }
 }
 
 // resolve applies the options and fills in defaults.

@@ -44,7 +44,14 @@ import (
 //   - RoundTrip must not modify msgs, must not interpret advice or
 //     "successful" (the client owns the session: state, advice, ids,
 //     backoff), and must not re-send a batch on its own unless the batch can
-//     not be duplicated by the retry (never a publish).
+//     not be duplicated by the retry: a batch holding a publish only when it
+//     provably never reached the server, or when
+//     TransportConfig.ResendPublishes is set.
+//   - A transport judges the server silent (and may tear a persistent
+//     connection the other requests share) only when ctx ends with a cause
+//     matching ErrNetworkDelay: the client's own deadline. Any other end of
+//     ctx (a caller's deadline or cancellation) ends that request's wait
+//     and nothing else.
 //   - ctx carries the request's deadline (advice timeout plus the maximum
 //     network delay for /meta/connect) and cancellation; RoundTrip returns
 //     promptly when it ends.
@@ -91,6 +98,13 @@ type TransportConfig struct {
 	// return none from RoundTrip (see Transport). The session Client sets
 	// it; BayeuxClient, which returns replies to its caller, does not.
 	ReceiveReplies bool
+	// ResendPublishes reports that the user chose at-least-once publishes
+	// (WithResendPublishes): a transport may send a batch holding a
+	// publish once more after a failure that left its fate unknown (a
+	// connection closed under it before any byte of the answer). When it
+	// is false, a batch holding a publish is re-sent only when it provably
+	// never reached the server.
+	ResendPublishes bool
 	// ClientName is a short identifier of the client for logs.
 	ClientName string
 	// Header, when set, sets the client's headers (WithHeader, and those
