@@ -60,8 +60,12 @@ type Client struct {
 	shutDown  chan struct{} // closed when shutdown finished its work
 	reports   *reportQueue
 	receiveMu sync.Mutex // serializes incoming processing, which keeps order
-	pending   pendingReplies
-	subs      subRegistry
+	// payload numbers the payloads receive processed (guarded by
+	// receiveMu): a subscription tells by it which messages came in one
+	// response body.
+	payload uint64
+	pending pendingReplies
+	subs    subRegistry
 	// over counts subscriptions whose queue is over its size (OverflowBlock
 	// backpressure); drained is signalled when one drains.
 	over    atomic.Int32
@@ -181,11 +185,9 @@ func (h sessionHandle) Rehandshake(reason error) {
 	if s == nil || s.lost() {
 		return
 	}
-	ready := s.isReady()
 	h.c.loseSession(s, reason)
-	if ready {
-		h.c.disconnectOrphan(s)
-	}
+	// Ready or still re-subscribing, the server holds the session.
+	h.c.disconnectOrphan(s)
 }
 
 // disconnectOrphan tells the server, best effort and in the background,
@@ -238,11 +240,13 @@ func (c *Client) currentURL() string {
 // loop in the background, and returns once the first handshake succeeded.
 //
 // A first handshake that fails for a transient reason (connection refused,
-// DNS, TLS, an HTTP 5xx) is retried with backoff for Options.ConnectRetry
-// (5s by default; WithConnectRetryForever retries until ctx ends); then
-// Connect returns the last cause, wrapped (errors.Is(err, ErrTransport),
-// errors.As a *TransportError for the status). A denied handshake, a
-// server with no connection type in common, or an HTTP 4xx fail at once.
+// DNS, an HTTP 5xx), or that the server denies with advice to retry, is
+// retried with backoff for Options.ConnectRetry (5s by default;
+// WithConnectRetryForever retries until ctx ends); then Connect returns
+// the last cause, wrapped (errors.Is(err, ErrTransport), errors.As a
+// *TransportError for the status; ErrHandshakeDenied for a denial). A
+// handshake denied without such advice, a server with no connection type
+// in common, or an HTTP 4xx fail at once.
 // When ctx ends first, the error wraps both ctx's error and the last
 // cause. On failure the client is stopped; create a new one to try again.
 func (c *Client) Connect(ctx context.Context) error {

@@ -77,13 +77,24 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect, fromLoop bool) er
 		// the held connect, and its request ends normally. Tearing a held
 		// request instead crashes a stock Faye 1.4.3 server over
 		// callback-polling (docs/interop.md).
-		if sendDisconnect && sess != nil && sess.isReady() {
+		//
+		// Any session that became current and is not known lost gets its
+		// /meta/disconnect, ready or still re-subscribing: otherwise the
+		// server keeps it (and Salesforce counts it) until it expires.
+		if sendDisconnect && sess != nil && !sess.lost() {
+			ready := sess.isReady()
 			msg := Message{ID: c.wire.newID(), Channel: MetaDisconnect, ClientID: sess.id}
 			replies, found, derr := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
 			if err = derr; err == nil {
 				err = replyError(ErrDisconnectFailed, MetaDisconnect, replies[0], found[0])
 			}
-			if err == nil && !fromLoop {
+			if errors.Is(err, ErrUnknownClient) {
+				// The server had already forgotten the session: it is
+				// gone, which is all Disconnect wanted.
+				c.log.Debug("bayeux disconnect: the server no longer knew the session", "clientId", sess.id, "err", err)
+				err = nil
+			}
+			if err == nil && !fromLoop && ready {
 				grace := time.NewTimer(min(c.opts.MaxNetworkDelay, disconnectGrace))
 				select {
 				case <-c.loopDone:

@@ -1,6 +1,7 @@
 package bayeux
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -70,7 +71,9 @@ var (
 	// timeout plus Options.MaxNetworkDelay for /meta/connect, the maximum
 	// network delay for other requests. Only then may a transport judge
 	// the server silent; a caller's deadline says nothing of the server.
-	ErrNetworkDelay = errors.New("bayeux: no answer within the maximum network delay")
+	// It also matches context.DeadlineExceeded, and is a timeout
+	// (net.Error's Timeout).
+	ErrNetworkDelay error = networkDelayError{}
 )
 
 // ServerError is an unsuccessful reply from the server. It keeps the reply,
@@ -317,3 +320,16 @@ func replyError(kind error, channel Channel, reply Message, found bool) error {
 	}
 	return nil
 }
+
+// networkDelayError is ErrNetworkDelay: a deadline, of the client's own.
+type networkDelayError struct{}
+
+func (networkDelayError) Error() string {
+	return "bayeux: no answer within the maximum network delay"
+}
+
+// Is matches context.DeadlineExceeded.
+func (networkDelayError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Timeout reports true, as context.DeadlineExceeded does.
+func (networkDelayError) Timeout() bool { return true }

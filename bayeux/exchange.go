@@ -2,6 +2,7 @@ package bayeux
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -20,9 +21,11 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 	defer c.pending.remove(ws)
 	if len(msgs) != 1 || msgs[0].Channel != MetaConnect {
 		// Every request other than the held /meta/connect (whose caller
-		// adds the advised timeout) gets the maximum network delay.
+		// adds the advised timeout) gets the maximum network delay: the
+		// client's own deadline, the one that may judge the server
+		// silent (ErrNetworkDelay), unlike the caller's.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.MaxNetworkDelay)
+		ctx, cancel = context.WithTimeoutCause(ctx, c.opts.MaxNetworkDelay, ErrNetworkDelay)
 		defer cancel()
 	}
 	res, err := c.wire.roundTrip(ctx, t, c.currentURL(), msgs)
@@ -30,7 +33,7 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 		c.receive(res)
 	}
 	if err != nil {
-		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() && !errors.Is(err, cause) {
 			// The request was cut short for a known reason (the session
 			// was lost): say so rather than "context canceled".
 			err = fmt.Errorf("%w (%w)", err, cause)
@@ -58,6 +61,7 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 func (c *Client) receive(msgs []Message) {
 	c.receiveMu.Lock()
 	defer c.receiveMu.Unlock()
+	c.payload++
 	c.wire.incoming(msgs)
 	stray := 0
 	var strayChannel Channel
@@ -71,6 +75,10 @@ func (c *Client) receive(msgs []Message) {
 			}
 			c.subs.dispatch(c, m)
 		case matched:
+		case m.HasSuccessful():
+			// A reply no request waits for any more (its caller gave up,
+			// or a server answered twice): never an event, data or not.
+			c.log.Debug("bayeux unmatched reply ignored", "channel", string(m.Channel), "id", m.ID)
 		case m.Channel.HasWildcard():
 			// No one can publish to a pattern: a server forwarding such an
 			// event is broken. It is not delivered (a subscriber of /a/*
@@ -82,8 +90,6 @@ func (c *Client) receive(msgs []Message) {
 			if h := c.wire.hooks.Load(); len(h.filters) == 0 || h.keep(m) {
 				c.subs.dispatch(c, m)
 			}
-		case m.HasSuccessful():
-			c.log.Debug("bayeux unmatched reply ignored", "channel", string(m.Channel), "id", m.ID)
 		default:
 			stray++
 			strayChannel = m.Channel

@@ -127,8 +127,10 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 			if !firstFailure.IsZero() {
 				c.log.Info("bayeux connection recovered", "after", time.Since(firstFailure).Round(time.Millisecond))
 			}
-			firstFailure = time.Time{}
 			tr.succeeded()
+		}
+		if act.resetClock {
+			firstFailure = time.Time{}
 		}
 		if act.nextURL {
 			c.nextURL()
@@ -208,7 +210,7 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, 
 	idx := tr.forHandshake()
 	t := c.wire.transports[idx]
 	msg := c.wire.handshakeMessage(tr.offered(), c.opts.HandshakeExt)
-	hctx, cancel := context.WithTimeout(ctx, c.opts.MaxNetworkDelay)
+	hctx, cancel := context.WithTimeoutCause(ctx, c.opts.MaxNetworkDelay, ErrNetworkDelay)
 	defer cancel()
 	replies, found, err := c.exchange(hctx, t, []Message{msg}, false)
 	if err != nil {
@@ -285,7 +287,7 @@ func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *tra
 	}
 	// The held connect belongs to the session: it ends when the session
 	// is lost, so that the loop re-handshakes at once.
-	cctx, cancel := context.WithTimeout(sess.ctx, timeout)
+	cctx, cancel := context.WithTimeoutCause(sess.ctx, timeout, ErrNetworkDelay)
 	defer cancel()
 	start := time.Now()
 	before := c.received.Load()
@@ -303,7 +305,7 @@ func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *tra
 		var te *TransportError
 		if errors.As(err, &te) && te.Refused {
 			tr.refused()
-			ev.outcome, ev.err = connectRefused, err
+			ev.outcome, ev.err, ev.otherTransport = connectRefused, err, tr.canSwitch()
 			return ev
 		}
 		ev.outcome, ev.err = connectFailed, err

@@ -62,7 +62,8 @@ type loopEvent struct {
 	// fatal marks a first-handshake failure retrying cannot fix (an HTTP
 	// 4xx, no connection type in common, every transport refused).
 	fatal bool
-	// otherTransport: after a refusal, another transport can be tried.
+	// otherTransport: after a refusal, another transport can be tried
+	// (for a connect: another the server supports).
 	otherTransport bool
 	// failingFor is how long the loop has been failing: since Connect was
 	// called (first handshake) or since the first failed connect.
@@ -71,8 +72,9 @@ type loopEvent struct {
 	// failing that long the server has certainly dropped the session (0
 	// when the server advised no maxInterval).
 	expiry time.Duration
-	// connectRetry is how long a first handshake is retried (negative:
-	// until Connect's context ends).
+	// connectRetry is how long a first handshake is retried, whether it
+	// failed or was denied with advice to retry (negative: until Connect's
+	// context ends).
 	connectRetry time.Duration
 	// elapsed is how long the connect took; empty that its reply carried
 	// no message besides itself.
@@ -106,6 +108,9 @@ type loopAction struct {
 	wait         time.Duration
 	backoff      bool
 	resetBackoff bool
+	// resetClock starts the failure window over (see loopEvent.failingFor
+	// and expiry): a new session, or a connect that succeeded.
+	resetClock bool
 }
 
 // decide is the session loop's policy.
@@ -115,6 +120,9 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 	case handshakeOK:
 		st.phase, st.established, st.rehandshake, st.connectFirst = phaseConnect, true, false, true
 		a.ready, a.setState, a.state = true, true, StateConnecting
+		// A new session is given its own window before it is given up;
+		// the failures of the one it replaces do not count against it.
+		a.resetClock = true
 
 	case handshakeRefused:
 		a.report = true
@@ -135,6 +143,10 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 		case !st.established && ev.reconnect == "":
 			// A denial with no advice to retry: wrong credentials, say.
 			a.failConnect = true
+		case !st.established && ev.connectRetry >= 0 && ev.failingFor >= ev.connectRetry:
+			// Advised to retry, but Connect's retry budget is spent:
+			// the same bound as a transient failure.
+			a.failConnect = true
 		default:
 			// Advised to retry, or a session that existed: keep trying
 			// (an expired token may be refreshed by an extension).
@@ -154,7 +166,7 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 
 	case connectOK:
 		st.failures, st.connectFirst = 0, false
-		a.setState, a.state, a.resetBackoff = true, StateConnected, true
+		a.setState, a.state, a.resetBackoff, a.resetClock = true, StateConnected, true, true
 		switch {
 		case ev.reconnect == ReconnectNone || ev.interval < 0:
 			a.terminate = true
@@ -168,17 +180,17 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 	case connectRefused:
 		st.connectFirst = true
 		a.setState, a.state, a.report = true, StateUnconnected, true
+		if !ev.otherTransport {
+			// Nothing to fall back to: a refusal is a failed connect
+			// (interval, backoff, counted toward giving the session up),
+			// not a reason to dial again at once.
+			st, a = connectFailure(st, ev, a)
+		}
 
 	case connectFailed:
-		st.failures++
 		st.connectFirst = true
 		a.setState, a.state, a.report = true, StateUnconnected, true
-		a.wait, a.backoff = max(ev.interval, 0), true
-		if ev.expiry > 0 && ev.failingFor > ev.expiry {
-			// The server has certainly expired the session (CometD's rule).
-			st = rehandshake(st)
-			a.state, a.loseSession = StateRehandshaking, true
-		}
+		st, a = connectFailure(st, ev, a)
 
 	case connectDenied:
 		switch {
@@ -205,6 +217,20 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 	}
 	if a.terminate {
 		a.setState, a.state = false, 0
+	}
+	return st, a
+}
+
+// connectFailure is what a failed /meta/connect adds: count it, wait the
+// interval and a backoff step, and give the session up once it failed
+// longer than the server keeps a session without a connect.
+func connectFailure(st loopState, ev loopEvent, a loopAction) (loopState, loopAction) {
+	st.failures++
+	a.wait, a.backoff = max(ev.interval, 0), true
+	if ev.expiry > 0 && ev.failingFor > ev.expiry {
+		// The server has certainly expired the session (CometD's rule).
+		st = rehandshake(st)
+		a.state, a.loseSession = StateRehandshaking, true
 	}
 	return st, a
 }

@@ -96,8 +96,9 @@ type Options struct {
 	HandshakeExt map[string]any
 
 	// ConnectRetry is how long Connect keeps retrying a first handshake
-	// that fails for a transient reason (connection refused, DNS, TLS, an
-	// HTTP 5xx) before it returns the last cause. Default 5s. A negative
+	// that fails for a transient reason (connection refused, DNS, an HTTP
+	// 5xx) or that the server denies with advice to retry, before it
+	// returns the last cause. Default 5s. A negative
 	// value retries until Connect's context ends (WithConnectRetryForever).
 	ConnectRetry time.Duration
 	// AllowedHosts are the hosts (host or host:port) the client may follow

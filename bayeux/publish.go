@@ -9,10 +9,17 @@ import (
 // data is encoded with encoding/json, except json.RawMessage and []byte,
 // which must hold JSON and are sent as they are (json.RawMessage("null")
 // sends "data": null; a nil data sends {}). A denied publish returns a
-// *ServerError matching ErrPublishDenied. A publish is never re-sent after
-// a transport failure (it could be delivered twice); it is re-sent once, in
-// the next session, when the server answered that it did not know the
-// session, since then it was not processed.
+// *ServerError matching ErrPublishDenied.
+//
+// Publishes are at-most-once: after a transport failure a publish is
+// re-sent only when it provably never reached the server (nothing of it
+// was written, or the connection was refused or already closed by the
+// server), and otherwise Publish returns the failure, so that subscribers
+// never receive it twice. WithResendPublishes makes them at-least-once
+// instead. Either way, a publish is re-sent once, in the next session,
+// when the server answered that it did not know the session, since then
+// it was not processed. A deadline of ctx ends this call's wait only: it
+// never fails the session's other requests.
 func (c *Client) Publish(ctx context.Context, channel Channel, data any) error {
 	_, err := c.publish(ctx, channel, data, false)
 	return err

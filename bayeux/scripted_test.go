@@ -72,6 +72,21 @@ func (f *scriptServer) push(events ...bayeux.Message) {
 	f.mu.Unlock()
 }
 
+// wakeHeld ends held connects early.
+func (f *scriptServer) wakeHeld() {
+	f.mu.Lock()
+	close(f.wake)
+	f.wake = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// isValid reports whether the server knows the client id.
+func (f *scriptServer) isValid(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.valid[id]
+}
+
 func (f *scriptServer) count(pred func(m bayeux.Message) bool) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

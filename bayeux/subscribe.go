@@ -25,8 +25,18 @@ import (
 type chanEntry struct {
 	want      int    // live non-local subscriptions
 	confirmed uint64 // session generation in which the server confirmed it; 0 none
-	busy      bool   // a reconciler drives the channel
-	waiters   []chan error
+	// maybe is the session generation in which a /meta/subscribe failed
+	// without an answer (the connection torn under it): the server may
+	// have carried it out. 0 none.
+	maybe   uint64
+	busy    bool // a reconciler drives the channel
+	waiters []chan error
+}
+
+// held reports whether the server holds, or may hold, the channel in the
+// session of generation gen.
+func (e *chanEntry) held(gen uint64) bool {
+	return gen != 0 && (e.confirmed == gen || e.maybe == gen)
 }
 
 // subRegistry holds the subscriptions. mu guards every field, and the
@@ -136,7 +146,7 @@ func (s *Subscription) Unsubscribe(ctx context.Context) error {
 	}
 	s.stop()
 	c := s.c
-	wait, spawn := c.subs.remove(s, c.currentGen())
+	wait, spawn := c.subs.remove(s)
 	if spawn && !c.track.spawn(func() { c.reconcile(s.channel, false) }) {
 		c.subs.abandon(s.channel, nil)
 	}
@@ -274,6 +284,9 @@ func (c *Client) applySubscribe(sess *session, req, reply *Message, err error) b
 		}
 		return false
 	default:
+		// A transport failure: the server may have carried the request
+		// out. If nothing wants the channel any more, it is unsubscribed.
+		c.subs.maybeHeld(ch, sess.gen)
 		c.reportError(wrapOp("subscribe "+string(ch), err))
 		return false
 	}
@@ -335,7 +348,7 @@ func (r *subRegistry) add(s *Subscription, gen uint64) (spawn, ok bool) {
 // remove unregisters s. For the last server subscription of a channel it
 // returns a channel that receives the outcome of the /meta/unsubscribe,
 // and whether the caller must start a reconciler to send it.
-func (r *subRegistry) remove(s *Subscription, gen uint64) (wait chan error, spawn bool) {
+func (r *subRegistry) remove(s *Subscription) (wait chan error, spawn bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.unlistLocked(s)
@@ -356,7 +369,11 @@ func (r *subRegistry) remove(s *Subscription, gen uint64) (wait chan error, spaw
 	}
 	switch {
 	case e.busy:
-	case e.confirmed != 0 && e.confirmed == gen:
+	case e.confirmed != 0 || e.maybe != 0:
+		// The server holds, or may hold, the channel: a reconciler
+		// compares with the current session, whose generation it reads
+		// under the client's lock (one read here could be stale by the
+		// time this lock is taken, and drop a channel just confirmed).
 		e.busy, spawn = true, true
 	default:
 		// The server holds nothing in the current session.
@@ -415,7 +432,7 @@ func (r *subRegistry) next(ch Channel, gen uint64) (op Channel, done bool) {
 		return "", true
 	case e.want > 0 && e.confirmed != gen:
 		return MetaSubscribe, false
-	case e.want == 0 && e.confirmed != 0 && e.confirmed == gen:
+	case e.want == 0 && e.held(gen):
 		return MetaUnsubscribe, false
 	}
 	r.settleLocked(ch, e, gen)
@@ -447,7 +464,7 @@ func (r *subRegistry) release(ch Channel, gen uint64) bool {
 	if e == nil {
 		return true
 	}
-	if (e.want > 0 && e.confirmed != gen) || (e.want == 0 && e.confirmed != 0 && e.confirmed == gen) {
+	if (e.want > 0 && e.confirmed != gen) || (e.want == 0 && e.held(gen)) {
 		return false
 	}
 	r.settleLocked(ch, e, gen)
@@ -493,8 +510,18 @@ func (r *subRegistry) confirm(ch Channel, gen uint64) {
 	if e == nil {
 		return
 	}
-	e.confirmed = gen
+	e.confirmed, e.maybe = gen, 0
 	r.settleLocked(ch, e, gen)
+}
+
+// maybeHeld records that a /meta/subscribe of ch sent in the session of
+// generation gen failed without an answer: the server may hold it.
+func (r *subRegistry) maybeHeld(ch Channel, gen uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.server[ch]; e != nil {
+		e.maybe = gen
+	}
 }
 
 // denied records a denial of ch: subscriptions waiting for their first
@@ -548,7 +575,7 @@ func (r *subRegistry) unsubscribed(ch Channel, err error) {
 	if e == nil {
 		return
 	}
-	e.confirmed = 0
+	e.confirmed, e.maybe = 0, 0
 	for _, w := range e.waiters {
 		w <- err
 	}

@@ -1,6 +1,7 @@
 package bayeux
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -40,6 +41,9 @@ type Subscription struct {
 	// handed it over and which nothing modifies after dispatch: a queued
 	// message costs 8 bytes and is neither copied nor cleared (the payload's
 	// array lives as long as the body its messages' Data alias anyway).
+	// That pins the whole response body a message came in, so a queue
+	// pins at most maxPinnedPayloads of them: the messages of further
+	// payloads are copied (see enqueue).
 	mu      sync.Mutex
 	buf     []*Message
 	head    int
@@ -48,6 +52,13 @@ type Subscription struct {
 	over    bool   // the queue is over its size (counted in c.over)
 	episode uint64 // messages dropped since the queue was last empty
 	closing bool   // the client is shutting down: deliver what is queued, then stop
+	// payload is the number (Client.payload) of the payload of the last
+	// message queued; pinned counts the payloads the queue holds messages
+	// of without copies (since the last take); detach is set while the
+	// messages of the current payload are copied.
+	payload uint64
+	pinned  int
+	detach  bool
 
 	ready    chan struct{} // pull mode: signalled when the queue becomes non-empty
 	quit     chan struct{} // closed by Unsubscribe
@@ -104,6 +115,12 @@ func (s *Subscription) enqueue(m *Message) {
 		limit = size + MaxMessagesPerPayload
 	}
 	s.mu.Lock()
+	if s.stopped.Load() {
+		// Unsubscribed meanwhile: stop has already taken the queue out
+		// of the backpressure count.
+		s.mu.Unlock()
+		return
+	}
 	n := len(s.buf) - s.head
 	if n >= limit || s.closing {
 		if s.closing {
@@ -120,6 +137,18 @@ func (s *Subscription) enqueue(m *Message) {
 			s.c.reportError(&DroppedMessageError{Subscription: s.channel, Message: header(m), Count: 1})
 		}
 		return
+	}
+	if p := s.c.payload; p != s.payload {
+		s.payload = p
+		s.detach = s.pinned >= maxPinnedPayloads
+		if !s.detach {
+			s.pinned++
+		}
+	}
+	if s.detach {
+		// Behind a backlog: the message keeps its own bytes, not the
+		// response body it came in.
+		m = detached(m)
 	}
 	if s.buf == nil {
 		s.buf = make([]*Message, 0, min(size, queueStart))
@@ -156,6 +185,23 @@ func (s *Subscription) enqueue(m *Message) {
 	}
 }
 
+// maxPinnedPayloads is how many response bodies a subscription's queue may
+// keep alive by the messages it holds uncopied, since its handler last
+// took them; with the batch its handler works on, a subscription pins at
+// most twice that many bodies. The messages of a payload that arrives
+// beyond it are copied as they are queued, so that a slow handler's
+// backlog costs what it holds (a stuck handler behind 50 small events
+// came in 50 large bodies pinned every one of them).
+const maxPinnedPayloads = 2
+
+// detached returns a copy of m that shares no memory with the response
+// body m was decoded from (only Data aliases it).
+func detached(m *Message) *Message {
+	cp := *m
+	cp.Data = bytes.Clone(m.Data)
+	return &cp
+}
+
 // queueStart is the capacity a delivery queue's buffer starts with (2 KiB);
 // it grows as bursts need, and the queue keeps its two buffers (the one
 // filling and the one being delivered). Starting small spares the
@@ -185,6 +231,11 @@ func (s *Subscription) take() []*Message {
 	// with it (at the next take); run clears it first, outside the lock.
 	s.buf, s.spare = s.spare[:0], s.buf
 	s.head = 0
+	s.pinned = 0
+	if !s.detach {
+		// The payload being queued goes on into the empty queue.
+		s.pinned = 1
+	}
 	s.drainedLocked()
 	s.mu.Unlock()
 	return out
@@ -293,6 +344,7 @@ func (s *Subscription) pop() *Message {
 	s.head++
 	if s.head == len(s.buf) {
 		s.buf, s.head = s.buf[:0], 0
+		s.pinned = 0
 	}
 	if len(s.buf)-s.head <= s.c.opts.QueueSize {
 		s.drainedLocked()
@@ -369,6 +421,9 @@ func (s *Subscription) stop() {
 		close(s.quit)
 	})
 	s.mu.Lock()
+	// An unsubscribed subscription's queue no longer holds the next
+	// /meta/connect, whether or not its handler is still running.
+	s.drainedLocked()
 	running := s.running
 	s.mu.Unlock()
 	if !running {

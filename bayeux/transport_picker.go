@@ -109,6 +109,14 @@ func (p *transportPicker) refusedAt(i int) {
 // succeeded records a successful connect over the current transport.
 func (p *transportPicker) succeeded() { p.refusals[p.c.wire.current.Load()] = 0 }
 
+// canSwitch reports whether the next /meta/connect can go over another
+// transport than the current one: one the server supports and that is not
+// left aside.
+func (p *transportPicker) canSwitch() bool {
+	i := negotiate(p.names, p.server, p.disabled)
+	return i >= 0 && i != int(p.c.wire.current.Load())
+}
+
 // anyUsable reports whether some transport is not left aside.
 func (p *transportPicker) anyUsable() bool {
 	for i := range p.names {

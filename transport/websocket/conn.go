@@ -204,7 +204,10 @@ func (c *conn) wait(ctx context.Context, cl *call, msgs []bayeux.Message) ([]bay
 	case <-cl.done:
 	case <-ctx.Done():
 		failure = c.t.ctxError(ctx.Err())
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) && c.silentSince(cl) {
+		// Only the client's own deadline says the server is silent; a
+		// caller's deadline or cancellation ends this wait and nothing
+		// else (bayeux.Transport's contract).
+		if errors.Is(context.Cause(ctx), bayeux.ErrNetworkDelay) && c.silentSince(cl) {
 			failure = c.t.ctxError(fmt.Errorf("%w (%w)", ctx.Err(), ErrSilent))
 			tear = true
 		}

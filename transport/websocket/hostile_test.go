@@ -61,9 +61,21 @@ func TestDeadlineOnSilentServerTearsAndRedials(t *testing.T) {
 		defer c.mu.Unlock()
 		return c.pending["2"] != nil
 	}, "the connect to be pending")
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	// A caller's deadline says nothing of the server: the connection
+	// and the held connect stay.
+	cctx, ccancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer ccancel()
+	_, err := tr.RoundTrip(cctx, srv.URL, []bayeux.Message{publish("3a", "/a", `1`)})
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrSilent) {
+		t.Fatalf("caller's deadline: err = %v, want DeadlineExceeded without ErrSilent", err)
+	}
+	if tr.current(srv.URL) == nil {
+		t.Fatal("a caller's deadline tore the connection")
+	}
+	// The client's own deadline does.
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 50*time.Millisecond, bayeux.ErrNetworkDelay)
 	defer cancel()
-	_, err := tr.RoundTrip(ctx, srv.URL, []bayeux.Message{publish("3", "/a", `1`)})
+	_, err = tr.RoundTrip(ctx, srv.URL, []bayeux.Message{publish("3", "/a", `1`)})
 	asTransportError(t, err)
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrSilent) {
 		t.Fatalf("err = %v, want DeadlineExceeded and ErrSilent", err)

@@ -214,12 +214,13 @@ func (t *Transport) isInited() bool {
 // one, pushes events that reuse the id of the publish that caused them.
 //
 // When ctx ends first, RoundTrip returns a *bayeux.TransportError wrapping
-// ctx.Err(). After a cancellation the connection stays open and replies
-// arriving later go to Receive. After a deadline, the connection stays open
-// too if a frame arrived on it since the batch was sent; if none did, the
-// server is taken as silent: the connection is torn (the error also wraps
-// ErrSilent, and the other requests in flight fail with it) and the next
-// RoundTrip dials again. Other failures are *bayeux.TransportError too
+// ctx.Err(). After a cancellation or a caller's deadline the connection
+// stays open and replies arriving later go to Receive. After the client's
+// own deadline (ctx's cause matches bayeux.ErrNetworkDelay), the
+// connection stays open too if a frame arrived on it since the batch was
+// sent; if none did, the server is taken as silent: the connection is torn
+// (the error also wraps ErrSilent, and the other requests in flight fail
+// with it) and the next RoundTrip dials again. Other failures are *bayeux.TransportError too
 // (Refused when the server refused the upgrade, with its HTTP status, or
 // when the upgrade got no answer at all, wrapping ErrUpgradeTorn), except
 // bayeux.ErrClosed after Close and the batch errors (ErrEmptyBatch,
