@@ -19,15 +19,7 @@ import (
 // Disconnect. Every method is safe for concurrent use, and may be called
 // from handlers and listeners. A Client runs one session lifetime: after
 // Disconnect, or after the server ended the session, create a new one.
-//
-// How it is built: the wire layer (transports, extensions, message ids,
-// cookies) is shared with the low-level BayeuxClient; each successful
-// handshake creates a session value (session.go) that every request
-// captures; one goroutine runs the handshake and /meta/connect loop, whose
-// decisions are the pure function decide (loop_decide.go); the server side
-// of each subscribed channel is driven to what the subscriptions want by
-// one reconciler at a time (subscribe.go); delivery never blocks the
-// incoming path (subscription.go).
+// Done closes once everything it ran, handlers included, has returned.
 type Client struct {
 	wire *endpoint
 	// facade is the BayeuxClient handed to MessageExtender.Registered.
@@ -39,9 +31,8 @@ type Client struct {
 	// mu guards the fields below, up to the blank line. It is never held
 	// while calling out or waiting.
 	mu          sync.Mutex
-	state       State
-	started     bool
-	closing     bool
+	life        lifecycle     // the client's lifetime: see lifecycle.go
+	state       State         // where the current session stands
 	sess        *session      // the current session; nil before the first handshake
 	gen         uint64        // generation of the last session created
 	sessChanged chan struct{} // closed and replaced when sess changes or becomes ready
@@ -50,14 +41,8 @@ type Client struct {
 	lastErr     error // the loop's last failure, for errors that would say only "deadline"
 	urls        []string
 	urlIndex    int
-	stopLoop    context.CancelFunc
 
-	quit      context.Context // ends when the client starts shutting down
-	endQuit   context.CancelFunc
-	stopping  chan struct{} // closed by Disconnect: the loop sends nothing new
-	stopOnce  sync.Once
-	loopDone  chan struct{} // closed when the loop goroutine returns
-	shutDown  chan struct{} // closed when shutdown finished its work
+	loopDone  chan struct{} // closed when the session loop goroutine returns
 	reports   *reportQueue
 	receiveMu sync.Mutex // serializes incoming processing, which keeps order
 	// payload numbers the payloads receive processed (guarded by
@@ -73,8 +58,6 @@ type Client struct {
 	// received counts the events received, for the loop's pacing of
 	// empty connects.
 	received atomic.Uint64
-	// shutdownStarted makes shutdown run once.
-	shutdownStarted atomic.Bool
 }
 
 // NewClient creates a Client for the Bayeux server at serverAddress (an
@@ -96,11 +79,9 @@ func NewClient(serverAddress string, opts ...Option) (*Client, error) {
 		}
 	}
 	track := newTracker()
-	c := &Client{opts: o, log: o.Logger, track: track,
+	c := &Client{opts: o, log: o.Logger, track: track, life: newLifecycle(),
 		sessChanged: make(chan struct{}), loopDone: make(chan struct{}),
-		stopping: make(chan struct{}), shutDown: make(chan struct{}), drained: make(chan struct{}, 1),
-		urls: urls}
-	c.quit, c.endQuit = context.WithCancel(context.Background())
+		drained: make(chan struct{}, 1), urls: urls}
 	c.reports = &reportQueue{track: track, onError: o.ErrorHandler, onState: o.StateListener}
 	c.pending.init()
 	c.subs.init()
@@ -129,7 +110,7 @@ func (c *Client) State() State {
 func (c *Client) ClientID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sess == nil || c.sess.lost() || c.closing {
+	if c.sess == nil || c.sess.lost() || c.life.stage >= stageClosing {
 		return ""
 	}
 	return c.sess.id
@@ -197,7 +178,7 @@ func (h sessionHandle) Rehandshake(reason error) {
 // against the organization's concurrent clients meanwhile.
 func (c *Client) disconnectOrphan(s *session) {
 	c.track.spawn(func() {
-		ctx, cancel := context.WithTimeout(c.quit, c.opts.MaxNetworkDelay)
+		ctx, cancel := context.WithTimeout(c.life.closed, c.opts.MaxNetworkDelay)
 		defer cancel()
 		msg := Message{ID: c.wire.newID(), Channel: MetaDisconnect, ClientID: s.id}
 		_, _, err := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
@@ -250,25 +231,17 @@ func (c *Client) currentURL() string {
 // When ctx ends first, the error wraps both ctx's error and the last
 // cause. On failure the client is stopped; create a new one to try again.
 func (c *Client) Connect(ctx context.Context) error {
-	c.mu.Lock()
-	if c.started || c.closing {
-		c.mu.Unlock()
-		return fmt.Errorf("%w: Connect called twice or after Disconnect", ErrBadState)
+	loopCtx, err := c.moveToRunning()
+	if err != nil {
+		return err
 	}
-	c.started = true
-	loopCtx, cancel := context.WithCancel(context.Background())
-	c.stopLoop = cancel
-	c.mu.Unlock()
-
 	first := make(chan error, 1)
 	if !c.track.spawn(func() { c.run(loopCtx, first) }) {
-		cancel()
 		return ErrClosed
 	}
-	var err error
 	select {
 	case err = <-first:
-	case <-c.stopping:
+	case <-c.life.closing.Done():
 		// The loop reports a failure before it stops the client: prefer
 		// that cause to ErrClosed.
 		select {

@@ -82,12 +82,25 @@ func newClient(t *testing.T, srv *bayeuxtest.Server, tc transportCase, opts ...b
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = c.Disconnect(ctx)
-	})
+	t.Cleanup(func() { closeClient(t, c, false) })
 	return c
+}
+
+// closeClient disconnects c at the end of a test and waits for Done:
+// Disconnect waits for the client's own goroutines, Done for the handlers
+// too, so that no goroutine of the client outlives the test. With strict,
+// a Disconnect error fails the test.
+func closeClient(t *testing.T, c *bayeux.Client, strict bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Disconnect(ctx); err != nil && strict {
+		t.Errorf("Disconnect: %v", err)
+	}
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+		t.Errorf("Done not closed 5 s after Disconnect: a handler still runs")
+	}
 }
 
 func ctxT(t *testing.T) context.Context {

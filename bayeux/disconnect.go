@@ -13,65 +13,58 @@ import (
 const disconnectGrace = time.Second
 
 // ErrStillRunning is matched by the error Disconnect returns when its
-// context ended before every goroutine of the client exited; Done closes
-// when they have.
+// context ended before the client's own goroutines exited; Done closes
+// when they have, and the handlers too.
 var ErrStillRunning = errors.New("bayeux: goroutines still running")
 
 // Disconnect ends the session: it stops the /meta/connect loop, sends
 // /meta/disconnect, lets every subscription finish the messages already
 // queued, closes the transports and unregisters the extensions, and waits
-// for every goroutine of the client to exit.
+// for the client's own goroutines (the session loop and the requests it
+// runs in the background) to exit.
 //
-// Disconnect is idempotent and safe from any goroutine, handlers and
-// listeners included. ctx bounds the whole operation: when it ends first,
-// the client still shuts down, and the error matches ErrStillRunning and
-// wraps ctx's error. Called from a handler, listener or callback,
-// Disconnect waits for every other goroutine but not its own (it knows
-// from its call stack); Done closes once that one has returned too. The
-// error of the /meta/disconnect request, if any, is returned.
+// It does not wait for handlers, listeners and callbacks: a handler still
+// running, or delivering the messages queued before Disconnect, goes on
+// after Disconnect returns, and Done closes once the last one has
+// returned. So Disconnect is safe from any goroutine, a handler's or one a
+// handler started and waits for included; wait for Done when the handlers
+// must have finished.
+//
+// Disconnect is idempotent. ctx bounds the whole operation: when it ends
+// first, the client still shuts down, and the error matches
+// ErrStillRunning and wraps ctx's error. The error of the /meta/disconnect
+// request, if any, is returned; a server that had already forgotten the
+// session is not an error.
 func (c *Client) Disconnect(ctx context.Context) error {
-	own := 0
-	if onCallbackGoroutine() {
-		own = 1
-	}
-	c.mu.Lock()
-	first := !c.closing
-	c.closing = true
-	started := c.started
-	c.mu.Unlock()
+	first, running := c.moveToClosing(nil)
 	var err error
 	if first {
-		err = c.shutdown(ctx, started, false)
+		err = c.shutdown(ctx, running, false)
 	} else {
 		select {
-		case <-c.shutDown:
+		case <-c.life.closed.Done():
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %w", ErrStillRunning, ctx.Err())
 		}
 	}
-	if !c.track.wait(ctx, own) {
+	if !c.track.waitOwn(ctx) {
 		return fmt.Errorf("%w (%d): %w", ErrStillRunning, c.track.running(), ctx.Err())
 	}
 	return err
 }
 
-// shutdown stops everything, once. With sendDisconnect it first says
-// goodbye to the server while the /meta/connect is still held. fromLoop is
-// set when the session loop itself shuts the client down (the server
-// ended the session): it does not wait for itself.
-func (c *Client) shutdown(ctx context.Context, sendDisconnect, fromLoop bool) error {
-	if !c.shutdownStarted.CompareAndSwap(false, true) {
-		return nil
-	}
-	defer close(c.shutDown)
+// shutdown stops everything; it is run once, by whoever moved the client
+// to stageClosing. When the client was running it first says goodbye to
+// the server while the /meta/connect is still held. fromLoop is set when
+// the session loop itself shuts the client down (the server ended the
+// session): it does not wait for itself.
+func (c *Client) shutdown(ctx context.Context, running, fromLoop bool) error {
 	c.mu.Lock()
-	c.closing = true
-	started, stopLoop, sess := c.started, c.stopLoop, c.sess
+	stopLoop, sess := c.life.stopLoop, c.sess
 	c.mu.Unlock()
 	var err error
-	if started {
+	if running {
 		c.setState(StateDisconnecting, nil)
-		c.stopOnce.Do(func() { close(c.stopping) })
 		// The /meta/disconnect goes out while the /meta/connect is still
 		// held, as the CometD and Faye clients do: the server then answers
 		// the held connect, and its request ends normally. Tearing a held
@@ -81,7 +74,7 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect, fromLoop bool) er
 		// Any session that became current and is not known lost gets its
 		// /meta/disconnect, ready or still re-subscribing: otherwise the
 		// server keeps it (and Salesforce counts it) until it expires.
-		if sendDisconnect && sess != nil && !sess.lost() {
+		if !fromLoop && sess != nil && !sess.lost() {
 			ready := sess.isReady()
 			msg := Message{ID: c.wire.newID(), Channel: MetaDisconnect, ClientID: sess.id}
 			replies, found, derr := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
@@ -94,7 +87,7 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect, fromLoop bool) er
 				c.log.Debug("bayeux disconnect: the server no longer knew the session", "clientId", sess.id, "err", err)
 				err = nil
 			}
-			if err == nil && !fromLoop && ready {
+			if err == nil && ready {
 				grace := time.NewTimer(min(c.opts.MaxNetworkDelay, disconnectGrace))
 				select {
 				case <-c.loopDone:
@@ -104,9 +97,7 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect, fromLoop bool) er
 				grace.Stop()
 			}
 		}
-		if stopLoop != nil {
-			stopLoop()
-		}
+		stopLoop()
 		if !fromLoop {
 			select {
 			case <-c.loopDone:
@@ -114,7 +105,6 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect, fromLoop bool) er
 			}
 		}
 	}
-	c.endQuit()
 	c.mu.Lock()
 	if c.sess != nil {
 		c.sess.cancel(ErrClosed)
@@ -127,10 +117,11 @@ func (c *Client) shutdown(ctx context.Context, sendDisconnect, fromLoop bool) er
 	for _, s := range c.subs.close() {
 		s.finish()
 	}
-	if started {
+	if running {
 		c.setState(StateDisconnected, c.Err())
 	}
 	c.reports.close()
+	c.moveToClosed()
 	c.track.finish()
 	return err
 }

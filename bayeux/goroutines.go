@@ -2,61 +2,79 @@ package bayeux
 
 import (
 	"context"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// tracker counts a client's goroutines so that Disconnect can wait for
-// them and Done can close when the last one exits.
+// tracker counts a client's goroutines in two kinds: its own (the session
+// loop, reconcilers, background requests), which Disconnect waits for, and
+// those that run user code (subscription handlers, the error and state
+// callbacks), which it does not, as nats.go's Close does not wait for
+// callbacks: a handler may call Disconnect and wait for it, from its own
+// goroutine or another. Done closes when both kinds have exited.
 type tracker struct {
-	waiters atomic.Int32 // goroutines in wait
+	waiters atomic.Int32 // goroutines in waitOwn
 
 	// mu guards the fields below.
 	mu       sync.Mutex
-	n        int           // running goroutines
+	own      int           // running goroutines of the client's own
+	user     int           // running goroutines that call user code
 	finished bool          // shutdown is over: no new goroutine starts
-	changed  chan struct{} // closed and replaced when n changes while someone waits
-	done     chan struct{} // closed when finished and n == 0
+	changed  chan struct{} // closed and replaced when own changes while someone waits
+	done     chan struct{} // closed when finished and no goroutine runs
 }
 
 func newTracker() *tracker {
 	return &tracker{changed: make(chan struct{}), done: make(chan struct{})}
 }
 
-// spawn runs f on a new goroutine, counted, unless shutdown is over.
-func (t *tracker) spawn(f func()) bool {
+// spawn runs f on a new goroutine of the client's own, unless shutdown is
+// over.
+func (t *tracker) spawn(f func()) bool { return t.start(f, false) }
+
+// spawnUser runs f, which calls user code, on a new goroutine, unless
+// shutdown is over.
+func (t *tracker) spawnUser(f func()) bool { return t.start(f, true) }
+
+func (t *tracker) start(f func(), user bool) bool {
 	t.mu.Lock()
 	if t.finished {
 		t.mu.Unlock()
 		return false
 	}
-	t.n++
+	if user {
+		t.user++
+	} else {
+		t.own++
+	}
 	t.mu.Unlock()
 	go func() {
-		defer t.exit()
+		defer t.exit(user)
 		f()
 	}()
 	return true
 }
 
-func (t *tracker) exit() {
+func (t *tracker) exit(user bool) {
 	t.mu.Lock()
-	t.n--
-	t.broadcastLocked()
+	if user {
+		t.user--
+	} else {
+		t.own--
+	}
+	t.broadcastLocked(!user)
 	t.mu.Unlock()
 }
 
-func (t *tracker) broadcastLocked() {
-	if t.finished && t.n == 0 {
+func (t *tracker) broadcastLocked(ownChanged bool) {
+	if t.finished && t.own == 0 && t.user == 0 {
 		select {
 		case <-t.done:
 		default:
 			close(t.done)
 		}
 	}
-	if t.waiters.Load() > 0 {
+	if ownChanged && t.waiters.Load() > 0 {
 		close(t.changed)
 		t.changed = make(chan struct{})
 	}
@@ -66,60 +84,34 @@ func (t *tracker) broadcastLocked() {
 func (t *tracker) finish() {
 	t.mu.Lock()
 	t.finished = true
-	t.broadcastLocked()
+	t.broadcastLocked(false)
 	t.mu.Unlock()
 }
 
-// running returns the number of running goroutines.
+// running returns the number of running goroutines of the client's own.
 func (t *tracker) running() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.n
+	return t.own
 }
 
-// wait waits until at most own goroutines run (the caller's, when it is
-// one of them), or until ctx ends; it reports whether the others exited.
-func (t *tracker) wait(ctx context.Context, own int) bool {
+// waitOwn waits until no goroutine of the client's own runs, or until ctx
+// ends; it reports whether they all exited. None of them ever waits for
+// user code, so a handler may call it.
+func (t *tracker) waitOwn(ctx context.Context) bool {
 	t.waiters.Add(1)
 	defer t.waiters.Add(-1)
 	for {
 		t.mu.Lock()
-		left := t.n - own
+		left := t.own
 		ch := t.changed
 		t.mu.Unlock()
-		if left <= 0 {
+		if left == 0 {
 			return true
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-// onCallbackGoroutine reports whether the caller runs user code on one of
-// the goroutines that call handlers, listeners and callbacks: Disconnect
-// called from there must not wait for its own goroutine. It looks for the
-// delivery functions in the caller's own call stack.
-func onCallbackGoroutine() bool {
-	pcs := make([]uintptr, 64)
-	for {
-		n := runtime.Callers(2, pcs)
-		if n < len(pcs) {
-			pcs = pcs[:n]
-			break
-		}
-		pcs = make([]uintptr, 2*len(pcs))
-	}
-	frames := runtime.CallersFrames(pcs)
-	for {
-		f, more := frames.Next()
-		if strings.HasSuffix(f.Function, "bayeux.(*Subscription).run") ||
-			strings.HasSuffix(f.Function, "bayeux.(*reportQueue).run") {
-			return true
-		}
-		if !more {
 			return false
 		}
 	}

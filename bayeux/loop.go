@@ -28,9 +28,10 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 			first <- err
 		}
 	}
+	closing := c.life.closing.Done()
 	stopped := func() bool {
 		select {
-		case <-c.stopping:
+		case <-closing:
 			return true
 		default:
 			return ctx.Err() != nil
@@ -61,7 +62,7 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 			}
 
 		case phaseConnect:
-			if !c.backpressure(ctx, sess) {
+			if !c.backpressure(ctx, closing, sess) {
 				continue
 			}
 			if t, switched := tr.pick(); switched {
@@ -143,7 +144,7 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 		if act.backoff {
 			d += bo.next()
 		}
-		if d > 0 && !c.sleep(ctx, sess, st.phase, d) {
+		if d > 0 && !c.sleep(ctx, closing, sess, st.phase, d) {
 			return
 		}
 	}
@@ -151,7 +152,7 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 
 // sleep waits d; it returns early (true) when the session is lost while
 // the loop would connect, and false when the client stops.
-func (c *Client) sleep(ctx context.Context, sess *session, p phase, d time.Duration) bool {
+func (c *Client) sleep(ctx context.Context, closing <-chan struct{}, sess *session, p phase, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	var lost <-chan struct{}
@@ -161,7 +162,7 @@ func (c *Client) sleep(ctx context.Context, sess *session, p phase, d time.Durat
 	select {
 	case <-ctx.Done():
 		return false
-	case <-c.stopping:
+	case <-closing:
 		return false
 	case <-lost:
 		return true
@@ -175,7 +176,7 @@ func (c *Client) sleep(ctx context.Context, sess *session, p phase, d time.Durat
 // messages, waits for the handlers. It returns false when the client
 // stops meanwhile; when the session is lost it returns true, and the
 // connect that follows reports it.
-func (c *Client) backpressure(ctx context.Context, sess *session) bool {
+func (c *Client) backpressure(ctx context.Context, closing <-chan struct{}, sess *session) bool {
 	warned := false
 	for c.over.Load() > 0 {
 		if !warned {
@@ -186,7 +187,7 @@ func (c *Client) backpressure(ctx context.Context, sess *session) bool {
 		select {
 		case <-c.drained:
 		case <-t.C:
-		case <-c.stopping:
+		case <-closing:
 			t.Stop()
 			return false
 		case <-sess.ctx.Done(): // lost, or ctx ended (sess.ctx derives from it)
@@ -382,18 +383,18 @@ func (c *Client) resubscribe(sess *session) {
 }
 
 // endSession records why the session ended and shuts the client down
-// (from the loop goroutine, which does not wait for itself).
+// (from the loop goroutine, which does not wait for itself), unless a
+// Disconnect already began the shutdown.
 func (c *Client) endSession(err error, terminated bool) {
-	c.mu.Lock()
-	if c.err == nil {
-		c.err = err
+	first, running := c.moveToClosing(err)
+	if !first {
+		return
 	}
-	c.mu.Unlock()
 	if terminated {
 		c.log.Warn("bayeux session ended by the server", "err", err)
 		c.reportError(err)
 	}
-	c.shutdown(context.Background(), false, true)
+	_ = c.shutdown(context.Background(), running, true)
 }
 
 // permanent reports whether a failure of the first handshake will not go

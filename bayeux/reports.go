@@ -83,7 +83,7 @@ func (q *reportQueue) state(ch StateChange) {
 
 func (q *reportQueue) startLocked() {
 	if !q.running {
-		q.running = q.track.spawn(q.run)
+		q.running = q.track.spawnUser(q.run)
 	}
 }
 

@@ -258,13 +258,7 @@ func newScriptedClient(t *testing.T, f *scriptServer, opts ...bayeux.Option) *ba
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := c.Disconnect(ctx); err != nil {
-			t.Errorf("Disconnect: %v", err)
-		}
-	})
+	t.Cleanup(func() { closeClient(t, c, true) })
 	if err := c.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}

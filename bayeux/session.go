@@ -93,22 +93,19 @@ func (c *Client) currentGen() uint64 {
 func (c *Client) waitReady(ctx context.Context) (*session, error) {
 	for {
 		c.mu.Lock()
-		started, closing, err, s, changed := c.started, c.closing, c.err, c.sess, c.sessChanged
+		unusable := c.usableLocked()
+		s, changed := c.sess, c.sessChanged
 		state, last := c.state, c.lastErr
 		c.mu.Unlock()
 		switch {
-		case closing && err != nil:
-			return nil, fmt.Errorf("%w: %w", ErrClosed, err)
-		case closing:
-			return nil, ErrClosed
-		case !started:
-			return nil, fmt.Errorf("%w: call Connect first", ErrBadState)
+		case unusable != nil:
+			return nil, unusable
 		case s != nil && s.isReady():
 			return s, nil
 		}
 		select {
 		case <-changed:
-		case <-c.quit.Done():
+		case <-c.life.closing.Done():
 		case <-ctx.Done():
 			if last != nil {
 				return nil, fmt.Errorf("bayeux: no session (client %s, last failure: %w): %w", state, last, ctx.Err())

@@ -64,11 +64,7 @@ func newFaultyClient(t *testing.T, f *faultyTransport, opts ...bayeux.Option) *b
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = c.Disconnect(ctx)
-	})
+	t.Cleanup(func() { closeClient(t, c, false) })
 	return c
 }
 
@@ -500,5 +496,66 @@ func TestDisconnectOfForgottenSessionIsNotAnError(t *testing.T) {
 	}
 	if n := f.count(func(m bayeux.Message) bool { return m.Channel == bayeux.MetaDisconnect }); n != 1 {
 		t.Fatalf("/meta/disconnect sent %d times, want 1", n)
+	}
+}
+
+// A handler that calls Disconnect from a goroutine of its own and waits
+// for it does not deadlock: Disconnect waits for the client's goroutines,
+// not for handlers, and Done closes once the handler has returned.
+func TestDisconnectFromHandlersGoroutine(t *testing.T) {
+	leakCheck(t)
+	f := newScripted(t)
+	c := newScriptedClient(t, f)
+	result := make(chan error, 1)
+	if _, err := c.Subscribe(ctxT(t), "/a", func(bayeux.Message) {
+		done := make(chan error)
+		go func() { done <- c.Disconnect(context.Background()) }()
+		result <- <-done
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.push(event("/a", 1))
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Fatalf("Disconnect: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Disconnect from a handler's goroutine hung")
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed after the handler returned")
+	}
+}
+
+// Disconnect does not wait for a stuck handler; Done waits for it.
+func TestDisconnectDoesNotWaitForHandlers(t *testing.T) {
+	leakCheck(t)
+	f := newScripted(t)
+	c := newScriptedClient(t, f)
+	stuck := make(chan struct{})
+	entered := make(chan struct{})
+	if _, err := c.Subscribe(ctxT(t), "/a", func(bayeux.Message) { close(entered); <-stuck }); err != nil {
+		t.Fatal(err)
+	}
+	f.push(event("/a", 1))
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Disconnect(ctx); err != nil {
+		t.Fatalf("Disconnect with a stuck handler: %v", err)
+	}
+	select {
+	case <-c.Done():
+		t.Fatal("Done closed while a handler runs")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(stuck)
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed after the handler returned")
 	}
 }

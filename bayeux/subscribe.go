@@ -123,15 +123,7 @@ func (c *Client) Subscribe(ctx context.Context, channel Channel, handler func(Me
 func (c *Client) usable() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch {
-	case c.closing && c.err != nil:
-		return fmt.Errorf("%w: %w", ErrClosed, c.err)
-	case c.closing:
-		return ErrClosed
-	case !c.started:
-		return fmt.Errorf("%w: call Connect first", ErrBadState)
-	}
-	return nil
+	return c.usableLocked()
 }
 
 // Unsubscribe removes the subscription: no message is delivered to it
@@ -156,7 +148,7 @@ func (s *Subscription) Unsubscribe(ctx context.Context) error {
 	select {
 	case err := <-wait:
 		return err
-	case <-c.quit.Done():
+	case <-c.life.closing.Done():
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("bayeux: unsubscribe %s: no answer yet (it is still carried out): %w", s.channel, ctx.Err())
@@ -172,10 +164,7 @@ func (c *Client) AddListener(channel Channel, handler func(Message)) (*Subscript
 	if err := channel.Validate(); err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	closing := c.closing
-	c.mu.Unlock()
-	if closing {
+	if c.stageOf() >= stageClosing {
 		return nil, ErrClosed
 	}
 	s := newSubscription(c, channel, handler, true)
@@ -195,7 +184,7 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 			c.subs.abandon(ch, ErrClosed)
 			return
 		}
-		sess, err := c.waitReady(c.quit)
+		sess, err := c.waitReady(c.life.closing)
 		if err != nil {
 			c.subs.abandon(ch, ErrClosed)
 			return
@@ -299,7 +288,7 @@ func (c *Client) pause(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-c.quit.Done():
+	case <-c.life.closing.Done():
 		return false
 	}
 }

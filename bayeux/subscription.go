@@ -165,7 +165,7 @@ func (s *Subscription) enqueue(m *Message) {
 	s.mu.Unlock()
 	switch {
 	case start:
-		if !s.c.track.spawn(s.run) {
+		if !s.c.track.spawnUser(s.run) {
 			s.mu.Lock()
 			s.running = false
 			s.mu.Unlock()
