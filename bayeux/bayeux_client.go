@@ -26,7 +26,8 @@ type BayeuxClient struct {
 	// returned by the next request.
 	pushed []Message
 	// sessionID, when set, gives the client id of a session Client this
-	// value stands for (as passed to MessageExtender.Registered).
+	// value stands for (as passed to MessageExtender.Registered); such a
+	// handle sends no request (see errExtensionHandle).
 	sessionID func() string
 
 	state *ConnectionStateMachine
@@ -127,6 +128,9 @@ func findReply(replies []Message, ch Channel, id string) (Message, bool) {
 // called again after a failure or a lost session (gobayeux's could not). On success the client switches to the first of its transports the
 // server supports.
 func (b *BayeuxClient) Handshake(ctx context.Context) ([]Message, error) {
+	if err := b.refuse(); err != nil {
+		return nil, err
+	}
 	if err := b.state.ProcessEvent(HandshakeSent); err != nil {
 		return nil, err
 	}
@@ -186,6 +190,9 @@ func negotiate(client, server []string, skip func(i int) bool) int {
 // events. An unsuccessful reply is returned with a *ServerError (errors.Is
 // ErrConnectFailed, and ErrUnknownClient when the session was lost).
 func (b *BayeuxClient) Connect(ctx context.Context) ([]Message, error) {
+	if err := b.refuse(); err != nil {
+		return nil, err
+	}
 	id := b.ClientID()
 	if id == "" {
 		return nil, fmt.Errorf("%w: connect before a successful handshake", ErrBadState)
@@ -222,6 +229,9 @@ func (b *BayeuxClient) Unsubscribe(ctx context.Context, subscriptions []Channel)
 }
 
 func (b *BayeuxClient) subscription(ctx context.Context, ch Channel, kind error, subs []Channel) ([]Message, error) {
+	if err := b.refuse(); err != nil {
+		return nil, err
+	}
 	id := b.ClientID()
 	if id == "" {
 		return nil, fmt.Errorf("%w: %s before a successful handshake", ErrBadState, ch)
@@ -254,6 +264,9 @@ func (b *BayeuxClient) subscription(ctx context.Context, ch Channel, kind error,
 
 // Publish sends one publish message and returns the server's replies.
 func (b *BayeuxClient) Publish(ctx context.Context, channel Channel, data any) ([]Message, error) {
+	if err := b.refuse(); err != nil {
+		return nil, err
+	}
 	raw, err := encodeData(data)
 	if err != nil {
 		return nil, err
@@ -273,6 +286,9 @@ func (b *BayeuxClient) Publish(ctx context.Context, channel Channel, data any) (
 // Disconnect sends a /meta/disconnect request to the Bayeux server to
 // terminate the session
 func (b *BayeuxClient) Disconnect(ctx context.Context) ([]Message, error) {
+	if err := b.refuse(); err != nil {
+		return nil, err
+	}
 	id := b.ClientID()
 	if id == "" {
 		return nil, fmt.Errorf("%w: disconnect without a session", ErrBadState)
@@ -291,7 +307,25 @@ func (b *BayeuxClient) Disconnect(ctx context.Context) ([]Message, error) {
 // Close releases the transports and unregisters the extensions. It does
 // not send /meta/disconnect.
 func (b *BayeuxClient) Close() error {
+	if err := b.refuse(); err != nil {
+		return err
+	}
 	err := b.endpoint.close()
 	b.unregisterAll()
 	return err
+}
+
+// errExtensionHandle is returned by the request methods of the
+// BayeuxClient a session Client passes to MessageExtender.Registered: the
+// Client owns its session (transport, handshakes, the one /meta/connect),
+// so its extensions act through the Session handle of SessionExtension.
+var errExtensionHandle = fmt.Errorf("%w: the BayeuxClient given to an extension of a session Client sends no requests; use the Session handle (SessionExtension)", ErrBadState)
+
+// refuse returns errExtensionHandle for a session Client's extension
+// handle, nil otherwise.
+func (b *BayeuxClient) refuse() error {
+	if b.sessionID != nil {
+		return errExtensionHandle
+	}
+	return nil
 }

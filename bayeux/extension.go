@@ -19,7 +19,12 @@ import (
 // decoded, before the client acts on it; changes are what the client and
 // subscribers see. Registered is called when the extension is added with
 // UseExtension, with its name and the low-level client it is attached to;
-// Unregistered when it is removed or the client is disconnected.
+// Unregistered when it is removed or the client is disconnected. For an
+// extension of a session Client, that BayeuxClient is a handle kept for
+// gobayeux compatibility: ClientID works, but its request methods
+// (Handshake, Connect, Subscribe, Publish, Disconnect, Close) return an
+// error matching ErrBadState, since the Client owns its session; such an
+// extension acts through the Session handle (SessionExtension).
 //
 // Outgoing and Incoming run on the goroutine sending or receiving, with
 // the client's incoming path held: they must not block, and must not call

@@ -559,3 +559,101 @@ func TestDisconnectDoesNotWaitForHandlers(t *testing.T) {
 		t.Fatal("Done not closed after the handler returned")
 	}
 }
+
+// Once Unsubscribe has returned, at most the one handler call already
+// under way finishes: no other begins, however many messages are queued
+// or still arriving.
+func TestNoDeliveryBeginsAfterUnsubscribe(t *testing.T) {
+	leakCheck(t)
+	f := newScripted(t)
+	c := newScriptedClient(t, f)
+	var after atomic.Bool
+	var late atomic.Int32
+	var calls atomic.Int32
+	sub, err := c.Subscribe(ctxT(t), "/a", func(bayeux.Message) {
+		calls.Add(1)
+		if after.Load() {
+			late.Add(1)
+		}
+		time.Sleep(50 * time.Microsecond)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		batch := make([]bayeux.Message, 200)
+		for j := range batch {
+			batch[j] = event("/a", i*200+j)
+		}
+		f.push(batch...)
+	}
+	eventually(t, "deliveries under way", func() bool { return calls.Load() > 100 })
+	if err := sub.Unsubscribe(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	after.Store(true)
+	time.Sleep(200 * time.Millisecond)
+	if n := late.Load(); n > 1 {
+		t.Fatalf("%d handler calls began after Unsubscribe returned", n)
+	}
+}
+
+// The BayeuxClient a session Client hands its extensions refuses
+// requests: its Handshake would otherwise move the transport the session
+// uses, and its Connect send a second /meta/connect.
+func TestExtensionHandleRefusesRequests(t *testing.T) {
+	leakCheck(t)
+	f := newScripted(t)
+	ext := &handleExt{}
+	c := newScriptedClient(t, f, bayeux.WithExtensions(ext))
+	b := ext.client()
+	if b == nil {
+		t.Fatal("Registered not called")
+	}
+	if id := b.ClientID(); id != c.ClientID() || id == "" {
+		t.Errorf("handle ClientID = %q, want the session's %q", id, c.ClientID())
+	}
+	notConnect := func(m bayeux.Message) bool { return m.Channel != bayeux.MetaConnect }
+	before := f.count(notConnect)
+	if _, err := b.Handshake(ctxT(t)); !errors.Is(err, bayeux.ErrBadState) {
+		t.Errorf("Handshake = %v, want ErrBadState", err)
+	}
+	if _, err := b.Connect(ctxT(t)); !errors.Is(err, bayeux.ErrBadState) {
+		t.Errorf("Connect = %v, want ErrBadState", err)
+	}
+	if _, err := b.Subscribe(ctxT(t), []bayeux.Channel{"/x"}); !errors.Is(err, bayeux.ErrBadState) {
+		t.Errorf("Subscribe = %v, want ErrBadState", err)
+	}
+	if _, err := b.Publish(ctxT(t), "/x", 1); !errors.Is(err, bayeux.ErrBadState) {
+		t.Errorf("Publish = %v, want ErrBadState", err)
+	}
+	if _, err := b.Disconnect(ctxT(t)); !errors.Is(err, bayeux.ErrBadState) {
+		t.Errorf("Disconnect = %v, want ErrBadState", err)
+	}
+	if err := b.Close(); !errors.Is(err, bayeux.ErrBadState) {
+		t.Errorf("Close = %v, want ErrBadState", err)
+	}
+	if n := f.count(notConnect); n != before {
+		t.Errorf("the handle sent %d requests", n-before)
+	}
+	// The session still works.
+	if err := c.Publish(ctxT(t), "/y", 1); err != nil {
+		t.Fatalf("Publish on the Client: %v", err)
+	}
+}
+
+// handleExt keeps the BayeuxClient passed to Registered.
+type handleExt struct {
+	mu sync.Mutex
+	b  *bayeux.BayeuxClient
+}
+
+func (e *handleExt) Outgoing(*bayeux.Message)                    {}
+func (e *handleExt) Incoming(*bayeux.Message)                    {}
+func (e *handleExt) Registered(_ string, b *bayeux.BayeuxClient) { e.mu.Lock(); e.b = b; e.mu.Unlock() }
+func (e *handleExt) Unregistered()                               {}
+func (e *handleExt) client() *bayeux.BayeuxClient {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.b
+}

@@ -126,8 +126,9 @@ func (c *Client) usable() error {
 	return c.usableLocked()
 }
 
-// Unsubscribe removes the subscription: no message is delivered to it
-// after Unsubscribe returns. When it was the last subscription to its
+// Unsubscribe removes the subscription: once it returns, no handler call
+// begins (Next returns ErrClosed); a call already under way is not waited
+// for, so that a handler may unsubscribe itself. When it was the last subscription to its
 // channel, /meta/unsubscribe is sent (after any subscribe or re-subscribe
 // still in flight is answered) and its reply awaited until ctx ends; a
 // failure is returned, but the local removal stands. Calling it again does
