@@ -9,7 +9,7 @@ package bayeux
 // []Message plus one per distinct channel.
 //
 // Its results are those of the encoding/json based reference implementation
-// (decodeMessagesStd in codec.go), which the differential fuzz test
+// (decodeMessagesStd in codec_reference_test.go), which the differential fuzz test
 // FuzzDecodeMessages checks, including encoding/json's quirks:
 //
 //   - leading and trailing Unicode white space of the payload is ignored
