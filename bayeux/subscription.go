@@ -51,7 +51,6 @@ type Subscription struct {
 	running bool   // a delivery goroutine runs (there is none while the queue is empty)
 	over    bool   // the queue is over its size (counted in c.over)
 	episode uint64 // messages dropped since the queue was last empty
-	closing bool   // the client is shutting down: deliver what is queued, then stop
 	// payload is the number (Client.payload) of the payload of the last
 	// message queued; pinned counts the payloads the queue holds messages
 	// of without copies (since the last take); detach is set while the
@@ -60,15 +59,30 @@ type Subscription struct {
 	pinned  int
 	detach  bool
 
-	ready    chan struct{} // pull mode: signalled when the queue becomes non-empty
-	quit     chan struct{} // closed by Unsubscribe
-	quitOnce sync.Once
-	stopped  atomic.Bool // quit was closed
+	ready chan struct{} // pull mode: signalled when the queue becomes non-empty
+
+	// end says whether and how the subscription ended (endLive,
+	// endDrain, endStop); it only moves forward. ended is closed at the
+	// first end, waking a Next that waits.
+	end     atomic.Int32
+	ended   chan struct{}
+	endOnce sync.Once
 
 	dropped   atomic.Uint64
 	delivered atomic.Uint64
-	removed   atomic.Bool
 }
+
+// How a subscription ends (Subscription.end).
+const (
+	// endLive: it receives messages.
+	endLive int32 = iota
+	// endDrain: the client shut down; what is queued is still delivered,
+	// nothing new is queued.
+	endDrain
+	// endStop: unsubscribed (or its first subscription denied): nothing
+	// more is delivered.
+	endStop
+)
 
 // Channel returns the channel or pattern subscribed to.
 func (s *Subscription) Channel() Channel { return s.channel }
@@ -99,12 +113,12 @@ func (s *Subscription) Delivered() uint64 { return s.delivered.Load() }
 
 func newSubscription(c *Client, ch Channel, handler func(Message), local bool) *Subscription {
 	return &Subscription{c: c, channel: ch, handler: handler, local: local,
-		settled: make(chan struct{}), ready: make(chan struct{}, 1), quit: make(chan struct{})}
+		settled: make(chan struct{}), ready: make(chan struct{}, 1), ended: make(chan struct{})}
 }
 
 // enqueue queues m for delivery. It never waits.
 func (s *Subscription) enqueue(m *Message) {
-	if s.stopped.Load() {
+	if s.end.Load() != endLive {
 		return
 	}
 	size := s.c.opts.QueueSize
@@ -115,18 +129,14 @@ func (s *Subscription) enqueue(m *Message) {
 		limit = size + MaxMessagesPerPayload
 	}
 	s.mu.Lock()
-	if s.stopped.Load() {
-		// Unsubscribed meanwhile: stop has already taken the queue out
-		// of the backpressure count.
+	if s.end.Load() != endLive {
+		// Ended meanwhile: stop has already taken the queue out of the
+		// backpressure count.
 		s.mu.Unlock()
 		return
 	}
 	n := len(s.buf) - s.head
-	if n >= limit || s.closing {
-		if s.closing {
-			s.mu.Unlock()
-			return
-		}
+	if n >= limit {
 		s.dropped.Add(1)
 		s.episode++
 		first := s.episode == 1
@@ -282,7 +292,7 @@ func (s *Subscription) run() {
 		// Drop the delivered messages (their payloads) before the buffer
 		// is reused; enqueue appends only to the other one.
 		clear(batch)
-		if s.stopped.Load() {
+		if s.end.Load() == endStop {
 			s.discard()
 			return
 		}
@@ -312,7 +322,7 @@ func (s *Subscription) callFrom(batch []*Message, i int) (next int) {
 		}
 	}()
 	for ; i < len(batch); i++ {
-		if s.stopped.Load() {
+		if s.end.Load() == endStop {
 			return len(batch)
 		}
 		m := batch[i]
@@ -356,12 +366,8 @@ func (s *Subscription) pop() *Message {
 // finish makes the subscription deliver what is queued and stop (the
 // client is shutting down).
 func (s *Subscription) finish() {
-	s.mu.Lock()
-	s.closing = true
-	s.mu.Unlock()
-	select {
-	case s.ready <- struct{}{}:
-	default:
+	if s.end.CompareAndSwap(endLive, endDrain) {
+		s.endOnce.Do(func() { close(s.ended) })
 	}
 }
 
@@ -374,7 +380,7 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 		return Message{}, fmt.Errorf("%w: Next on a subscription with a handler", ErrBadState)
 	}
 	for {
-		if s.stopped.Load() {
+		if s.end.Load() == endStop {
 			return Message{}, ErrClosed
 		}
 		if m := s.pop(); m != nil {
@@ -382,16 +388,12 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 			s.handled(m)
 			return *m, nil
 		}
-		s.mu.Lock()
-		closing := s.closing
-		s.mu.Unlock()
-		if closing {
+		if s.end.Load() != endLive {
 			return Message{}, ErrClosed
 		}
 		select {
 		case <-s.ready:
-		case <-s.quit:
-			return Message{}, ErrClosed
+		case <-s.ended:
 		case <-ctx.Done():
 			return Message{}, fmt.Errorf("bayeux: waiting for a message on %s: %w", s.channel, ctx.Err())
 		}
@@ -415,11 +417,19 @@ func (s *Subscription) All(ctx context.Context) iter.Seq[Message] {
 	}
 }
 
-func (s *Subscription) stop() {
-	s.quitOnce.Do(func() {
-		s.stopped.Store(true)
-		close(s.quit)
-	})
+// stop ends the subscription for good (Unsubscribe, or a denial of its
+// first subscription) and reports whether this call did.
+func (s *Subscription) stop() bool {
+	for {
+		e := s.end.Load()
+		if e == endStop {
+			return false
+		}
+		if s.end.CompareAndSwap(e, endStop) {
+			break
+		}
+	}
+	s.endOnce.Do(func() { close(s.ended) })
 	s.mu.Lock()
 	// An unsubscribed subscription's queue no longer holds the next
 	// /meta/connect, whether or not its handler is still running.
@@ -429,6 +439,7 @@ func (s *Subscription) stop() {
 	if !running {
 		s.discard()
 	}
+	return true
 }
 
 // HandlerPanicError reports a panic in a subscription handler; the client
