@@ -318,8 +318,8 @@ func (b *BayeuxClient) Close() error {
 // errExtensionHandle is returned by the request methods of the
 // BayeuxClient a session Client passes to MessageExtender.Registered: the
 // Client owns its session (transport, handshakes, the one /meta/connect),
-// so its extensions act through the Session handle of SessionExtension.
-var errExtensionHandle = fmt.Errorf("%w: the BayeuxClient given to an extension of a session Client sends no requests; use the Session handle (SessionExtension)", ErrBadState)
+// so its extensions act through the SessionHandle of SessionExtension.
+var errExtensionHandle = fmt.Errorf("%w: the BayeuxClient given to an extension of a session Client sends no requests; use the SessionHandle (SessionExtension)", ErrBadState)
 
 // refuse returns errExtensionHandle for a session Client's extension
 // handle, nil otherwise.

@@ -21,7 +21,7 @@ import (
 // Disconnect, or after the server ended the session, create a new one.
 // Done closes once everything it ran, handlers included, has returned.
 type Client struct {
-	wire *endpoint
+	ep *endpoint // the wire layer shared with BayeuxClient: transports, extensions, ids, cookies
 	// facade is the BayeuxClient handed to MessageExtender.Registered.
 	facade *BayeuxClient
 	opts   Options
@@ -85,14 +85,14 @@ func NewClient(serverAddress string, opts ...Option) (*Client, error) {
 	c.reports = &reportQueue{track: track, onError: o.ErrorHandler, onState: o.StateListener}
 	c.pending.init()
 	c.subs.init()
-	c.wire, err = newEndpoint(serverAddress, &o, c.receive, true)
+	c.ep, err = newEndpoint(serverAddress, &o, c.receive, true)
 	if err != nil {
 		return nil, err
 	}
-	c.facade = &BayeuxClient{endpoint: c.wire, state: NewConnectionStateMachine(), sessionID: c.ClientID}
+	c.facade = &BayeuxClient{endpoint: c.ep, state: NewConnectionStateMachine(), sessionID: c.ClientID}
 	for _, e := range o.Extensions {
 		if err := c.UseExtension(e); err != nil {
-			_ = c.wire.close()
+			_ = c.ep.close()
 			return nil, err
 		}
 	}
@@ -124,7 +124,7 @@ func (c *Client) Advice() Advice {
 }
 
 // TransportName returns the connection type in use.
-func (c *Client) TransportName() string { return c.wire.transport().Name() }
+func (c *Client) TransportName() string { return c.ep.transport().Name() }
 
 // Done returns a channel closed when the client has shut down, after
 // Disconnect or because the server ended the session, and every goroutine
@@ -144,7 +144,7 @@ func (c *Client) Err() error {
 // UseExtension registers a message extension (see MessageExtender and its
 // optional interfaces).
 func (c *Client) UseExtension(ext MessageExtender) error {
-	if err := c.wire.use(ext, c.facade); err != nil {
+	if err := c.ep.use(ext, c.facade); err != nil {
 		return err
 	}
 	if se, ok := ext.(SessionExtension); ok {
@@ -153,7 +153,7 @@ func (c *Client) UseExtension(ext MessageExtender) error {
 	return nil
 }
 
-// sessionHandle is the Session given to extensions.
+// sessionHandle is the SessionHandle given to extensions.
 type sessionHandle struct{ c *Client }
 
 func (h sessionHandle) ClientID() string      { return h.c.ClientID() }
@@ -180,14 +180,14 @@ func (c *Client) disconnectOrphan(s *session) {
 	c.track.spawn(func() {
 		ctx, cancel := context.WithTimeout(c.life.closed, c.opts.MaxNetworkDelay)
 		defer cancel()
-		msg := Message{ID: c.wire.newID(), Channel: MetaDisconnect, ClientID: s.id}
-		_, _, err := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
+		msg := Message{ID: c.ep.newID(), Channel: MetaDisconnect, ClientID: s.id}
+		_, _, err := c.exchange(ctx, c.ep.transport(), []Message{msg}, false)
 		c.log.Debug("bayeux left session disconnected", "clientId", s.id, "err", err)
 	})
 }
 
 // RemoveExtension unregisters a message extension.
-func (c *Client) RemoveExtension(ext MessageExtender) bool { return c.wire.remove(ext) }
+func (c *Client) RemoveExtension(ext MessageExtender) bool { return c.ep.remove(ext) }
 
 func (c *Client) setState(to State, cause error) {
 	c.mu.Lock()

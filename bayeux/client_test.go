@@ -1039,7 +1039,7 @@ func TestClientNeverSpins(t *testing.T) {
 	if n > 20 {
 		t.Errorf("%d connects in one second of failures: the client does not back off", n)
 	}
-	if c.State() != bayeux.StateUnconnected {
+	if c.State() != bayeux.StateReconnecting {
 		t.Errorf("state during failures = %v", c.State())
 	}
 }

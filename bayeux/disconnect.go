@@ -76,8 +76,8 @@ func (c *Client) shutdown(ctx context.Context, running, fromLoop bool) error {
 		// server keeps it (and Salesforce counts it) until it expires.
 		if !fromLoop && sess != nil && !sess.lost() {
 			ready := sess.isReady()
-			msg := Message{ID: c.wire.newID(), Channel: MetaDisconnect, ClientID: sess.id}
-			replies, found, derr := c.exchange(ctx, c.wire.transport(), []Message{msg}, false)
+			msg := Message{ID: c.ep.newID(), Channel: MetaDisconnect, ClientID: sess.id}
+			replies, found, derr := c.exchange(ctx, c.ep.transport(), []Message{msg}, false)
 			if err = derr; err == nil {
 				err = replyError(ErrDisconnectFailed, MetaDisconnect, replies[0], found[0])
 			}
@@ -110,8 +110,8 @@ func (c *Client) shutdown(ctx context.Context, running, fromLoop bool) error {
 		c.sess.cancel(ErrClosed)
 	}
 	c.mu.Unlock()
-	_ = c.wire.close()
-	c.wire.unregisterAll()
+	_ = c.ep.close()
+	c.ep.unregisterAll()
 
 	// Every subscription delivers what is queued, then stops.
 	for _, s := range c.subs.close() {

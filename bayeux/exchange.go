@@ -28,7 +28,7 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 		ctx, cancel = context.WithTimeoutCause(ctx, c.opts.MaxNetworkDelay, ErrNetworkDelay)
 		defer cancel()
 	}
-	res, err := c.wire.roundTrip(ctx, t, c.currentURL(), msgs)
+	res, err := c.ep.roundTrip(ctx, t, c.currentURL(), msgs)
 	if len(res) > 0 {
 		c.receive(res)
 	}
@@ -62,7 +62,7 @@ func (c *Client) receive(msgs []Message) {
 	c.receiveMu.Lock()
 	defer c.receiveMu.Unlock()
 	c.payload++
-	c.wire.incoming(msgs)
+	c.ep.incoming(msgs)
 	stray := 0
 	var strayChannel Channel
 	for i := range msgs {
@@ -87,7 +87,7 @@ func (c *Client) receive(msgs []Message) {
 			strayChannel = m.Channel
 		case len(m.Data) > 0:
 			c.received.Add(1)
-			if h := c.wire.hooks.Load(); len(h.filters) == 0 || h.keep(m) {
+			if h := c.ep.hooks.Load(); len(h.filters) == 0 || h.keep(m) {
 				c.subs.dispatch(c, m)
 			}
 		default:

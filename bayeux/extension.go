@@ -24,12 +24,12 @@ import (
 // gobayeux compatibility: ClientID works, but its request methods
 // (Handshake, Connect, Subscribe, Publish, Disconnect, Close) return an
 // error matching ErrBadState, since the Client owns its session; such an
-// extension acts through the Session handle (SessionExtension).
+// extension acts through the SessionHandle (SessionExtension).
 //
 // Outgoing and Incoming run on the goroutine sending or receiving, with
 // the client's incoming path held: they must not block, and must not call
-// the Client (publish, subscribe, disconnect). The methods of the Session
-// handle (SessionExtension) never block and may be called from them.
+// the Client (publish, subscribe, disconnect). The methods of the
+// SessionHandle (SessionExtension) never block and may be called from them.
 //
 // An extension may implement any of the optional interfaces below, found
 // by type assertion as http.Flusher is: SessionExtension,
@@ -48,12 +48,13 @@ type NamedExtension interface {
 	Name() string
 }
 
-// Session is a handle to a Client's session, for extensions: the current
-// client id (it changes at each re-handshake), a way to ask for a new
-// handshake, to report an error to the client's error handler, and the
-// client's logger. Its methods are safe from any goroutine and never
-// block.
-type Session interface {
+// SessionHandle is what a Client gives its extensions of the session
+// (SessionExtension): the current client id (it changes at each
+// re-handshake), a way to ask for a new handshake, to report an error to
+// the client's error handler, and the client's logger. It is a handle, not
+// the session: the Client owns the session. Its methods are safe from any
+// goroutine and never block.
+type SessionHandle interface {
 	// ClientID returns the current session's id ("" while there is none).
 	ClientID() string
 	// Rehandshake ends the current session: the client handshakes again
@@ -68,11 +69,16 @@ type Session interface {
 	Logger() *slog.Logger
 }
 
+// Session is the former name of SessionHandle.
+//
+// Deprecated: use SessionHandle.
+type Session = SessionHandle
+
 // SessionExtension is implemented by extensions that need the session:
 // AttachSession is called once, when the extension is registered with a
 // Client (after Registered), never with a low-level BayeuxClient.
 type SessionExtension interface {
-	AttachSession(Session)
+	AttachSession(SessionHandle)
 }
 
 // HeaderExtension is implemented by extensions that set HTTP headers (an

@@ -14,7 +14,7 @@ import (
 // hookExt implements MessageExtender and every optional hook.
 type hookExt struct {
 	mu        sync.Mutex
-	session   bayeux.Session
+	session   bayeux.SessionHandle
 	attempt   int
 	delivered []string
 	seen      map[string]bool
@@ -31,7 +31,7 @@ func (e *hookExt) Outgoing(m *bayeux.Message) {
 func (e *hookExt) Incoming(*bayeux.Message)                {}
 func (e *hookExt) Registered(string, *bayeux.BayeuxClient) {}
 func (e *hookExt) Unregistered()                           {}
-func (e *hookExt) AttachSession(s bayeux.Session)          { e.session = s }
+func (e *hookExt) AttachSession(s bayeux.SessionHandle)    { e.session = s }
 
 func (e *hookExt) Retry(req, reply *bayeux.Message, err error) bool {
 	if req.Channel != bayeux.MetaSubscribe || reply == nil {

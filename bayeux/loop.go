@@ -209,8 +209,8 @@ func (c *Client) lastFailure() error {
 // session (not yet published).
 func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, loopEvent) {
 	idx := tr.forHandshake()
-	t := c.wire.transports[idx]
-	msg := c.wire.handshakeMessage(tr.offered(), c.opts.HandshakeExt)
+	t := c.ep.transports[idx]
+	msg := c.ep.handshakeMessage(tr.offered(), c.opts.HandshakeExt)
 	hctx, cancel := context.WithTimeoutCause(ctx, c.opts.MaxNetworkDelay, ErrNetworkDelay)
 	defer cancel()
 	replies, found, err := c.exchange(hctx, t, []Message{msg}, false)
@@ -225,7 +225,7 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, 
 			return nil, ev
 		}
 		ev := loopEvent{outcome: handshakeFailed, err: err, fatal: permanent(err)}
-		if ev.fatal && c.wire.hooks.Load().retry(&msg, nil, err) {
+		if ev.fatal && c.ep.hooks.Load().retry(&msg, nil, err) {
 			ev.fatal = false // an extension can fix it (a fresh token)
 		}
 		return nil, ev
@@ -244,7 +244,7 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, 
 			}
 		}
 		adv := reply.Advice
-		if c.wire.hooks.Load().retry(&msg, &reply, ev.err) {
+		if c.ep.hooks.Load().retry(&msg, &reply, ev.err) {
 			// An extension can fix it (a fresh token): its answer wins
 			// over the server's advice, even "none" (Salesforce's answer
 			// to an expired token), and "none" is not kept.
@@ -265,20 +265,20 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, 
 			err: &DecodeError{Reason: "successful handshake reply without clientId"}}
 	}
 	if err := tr.negotiated(reply.SupportedConnectionTypes); err != nil {
-		return nil, loopEvent{outcome: handshakeFailed, fatal: true, err: noCommonTransport(c.wire.transportNames(), reply)}
+		return nil, loopEvent{outcome: handshakeFailed, fatal: true, err: noCommonTransport(c.ep.transportNames(), reply)}
 	}
 	c.mu.Lock()
 	c.gen++
 	s := newSession(ctx, c.gen, reply.ClientID)
 	c.mu.Unlock()
-	c.log.Debug("bayeux handshaken", "transport", c.wire.transport().Name(), "generation", s.gen)
+	c.log.Debug("bayeux handshaken", "transport", c.ep.transport().Name(), "generation", s.gen)
 	return s, loopEvent{outcome: handshakeOK}
 }
 
 // connect sends one /meta/connect in sess and describes its outcome.
 func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *transportPicker) loopEvent {
-	t := c.wire.transport()
-	msg := Message{ID: c.wire.newID(), Channel: MetaConnect, ClientID: sess.id, ConnectionType: t.Name()}
+	t := c.ep.transport()
+	msg := Message{ID: c.ep.newID(), Channel: MetaConnect, ClientID: sess.id, ConnectionType: t.Name()}
 	timeout := c.opts.MaxNetworkDelay
 	if first {
 		msg.Advice = &Advice{}
@@ -311,7 +311,7 @@ func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *tra
 		}
 		ev.outcome, ev.err = connectFailed, err
 		if (te != nil || errors.As(err, &te)) && (te.StatusCode == 401 || te.StatusCode == 403) &&
-			c.wire.hooks.Load().retry(&msg, nil, err) {
+			c.ep.hooks.Load().retry(&msg, nil, err) {
 			// Refused credentials an extension can renew: handshake
 			// again at once rather than retry a connect that cannot work.
 			ev.outcome, ev.reconnect = connectDenied, ReconnectHandshake
@@ -356,11 +356,11 @@ func (c *Client) resubscribe(sess *session) {
 	}
 	msgs := make([]Message, len(chs))
 	for i, ch := range chs {
-		msgs[i] = Message{ID: c.wire.newID(), Channel: MetaSubscribe, ClientID: sess.id, Subscription: []Channel{ch}}
+		msgs[i] = Message{ID: c.ep.newID(), Channel: MetaSubscribe, ClientID: sess.id, Subscription: []Channel{ch}}
 	}
 	sctx, cancel := context.WithTimeout(sess.ctx, c.opts.MaxNetworkDelay)
 	defer cancel()
-	replies, found, err := c.exchange(sctx, c.wire.transport(), msgs, false)
+	replies, found, err := c.exchange(sctx, c.ep.transport(), msgs, false)
 	for i, ch := range chs {
 		var res error
 		var reply *Message

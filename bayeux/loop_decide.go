@@ -179,7 +179,7 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 
 	case connectRefused:
 		st.connectFirst = true
-		a.setState, a.state, a.report = true, StateUnconnected, true
+		a.setState, a.state, a.report = true, StateReconnecting, true
 		if !ev.otherTransport {
 			// Nothing to fall back to: a refusal is a failed connect
 			// (interval, backoff, counted toward giving the session up),
@@ -189,7 +189,7 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 
 	case connectFailed:
 		st.connectFirst = true
-		a.setState, a.state, a.report = true, StateUnconnected, true
+		a.setState, a.state, a.report = true, StateReconnecting, true
 		st, a = connectFailure(st, ev, a)
 
 	case connectDenied:
@@ -205,7 +205,7 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 		default:
 			st.failures++
 			st.connectFirst = true
-			a.setState, a.state, a.report = true, StateUnconnected, true
+			a.setState, a.state, a.report = true, StateReconnecting, true
 			a.wait, a.backoff = max(ev.interval, 0), true
 		}
 

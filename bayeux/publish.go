@@ -46,8 +46,8 @@ func (c *Client) publish(ctx context.Context, channel Channel, data any, call bo
 		if err != nil {
 			return Message{}, err
 		}
-		msg := Message{ID: c.wire.newID(), Channel: channel, ClientID: sess.id, Data: raw}
-		replies, found, err := c.exchange(ctx, c.wire.transport(), []Message{msg}, call)
+		msg := Message{ID: c.ep.newID(), Channel: channel, ClientID: sess.id, Data: raw}
+		replies, found, err := c.exchange(ctx, c.ep.transport(), []Message{msg}, call)
 		if err != nil {
 			return Message{}, err
 		}
@@ -113,10 +113,10 @@ func (b *Batch) Send(ctx context.Context) error {
 	}
 	msgs := make([]Message, len(b.msgs))
 	for i, m := range b.msgs {
-		m.ID, m.ClientID = b.c.wire.newID(), sess.id
+		m.ID, m.ClientID = b.c.ep.newID(), sess.id
 		msgs[i] = m
 	}
-	replies, found, err := b.c.exchange(ctx, b.c.wire.transport(), msgs, false)
+	replies, found, err := b.c.exchange(ctx, b.c.ep.transport(), msgs, false)
 	if err != nil {
 		return err
 	}

@@ -56,8 +56,8 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 		if done {
 			return
 		}
-		msg := Message{ID: c.wire.newID(), Channel: op, ClientID: sess.id, Subscription: []Channel{ch}}
-		replies, found, err := c.exchange(sess.ctx, c.wire.transport(), []Message{msg}, false)
+		msg := Message{ID: c.ep.newID(), Channel: op, ClientID: sess.id, Subscription: []Channel{ch}}
+		replies, found, err := c.exchange(sess.ctx, c.ep.transport(), []Message{msg}, false)
 		if op == MetaSubscribe {
 			var reply *Message
 			if err == nil {
@@ -122,7 +122,7 @@ func (c *Client) applySubscribe(sess *session, req, reply *Message, err error) b
 		// Cut short by the end of its session: renewed in the next one.
 		return true
 	case errors.As(err, &se):
-		if c.wire.hooks.Load().retry(req, reply, err) {
+		if c.ep.hooks.Load().retry(req, reply, err) {
 			// An extension will change the request: try again, the
 			// first Subscribe still waiting.
 			// The extension reports what it does about it.

@@ -90,7 +90,7 @@ func TestRefusedOnlyTransportBacksOff(t *testing.T) {
 	if n := f.connects.Load() - before; n > 12 {
 		t.Fatalf("%d connects in 500 ms against a refused transport: the client spins", n)
 	}
-	if st := c.State(); st != bayeux.StateUnconnected {
+	if st := c.State(); st != bayeux.StateReconnecting {
 		t.Fatalf("state = %v, want unconnected", st)
 	}
 	f.refuseConnects.Store(false)
@@ -351,15 +351,15 @@ func TestRehandshakeBeforeReadySendsDisconnect(t *testing.T) {
 // sessionExt keeps the Session handle it is given.
 type sessionExt struct {
 	mu sync.Mutex
-	s  bayeux.Session
+	s  bayeux.SessionHandle
 }
 
 func (e *sessionExt) Outgoing(*bayeux.Message)                {}
 func (e *sessionExt) Incoming(*bayeux.Message)                {}
 func (e *sessionExt) Registered(string, *bayeux.BayeuxClient) {}
 func (e *sessionExt) Unregistered()                           {}
-func (e *sessionExt) AttachSession(s bayeux.Session)          { e.mu.Lock(); e.s = s; e.mu.Unlock() }
-func (e *sessionExt) session() bayeux.Session {
+func (e *sessionExt) AttachSession(s bayeux.SessionHandle)    { e.mu.Lock(); e.s = s; e.mu.Unlock() }
+func (e *sessionExt) session() bayeux.SessionHandle {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.s

@@ -1,6 +1,9 @@
 package bayeux
 
-// State is where a Client's session is.
+// State is where a Client's session stands. (The gobayeux state machine,
+// ConnectionStateMachine, has states of its own, named after the
+// specification's client state table: its UNCONNECTED means "no
+// session", which is StateDisconnected or StateRehandshaking here.)
 type State int
 
 const (
@@ -13,9 +16,9 @@ const (
 	StateConnecting
 	// StateConnected: the /meta/connect loop runs.
 	StateConnected
-	// StateUnconnected: /meta/connect failed; the client retries with
+	// StateReconnecting: a /meta/connect failed; the client retries with
 	// backoff, keeping its session.
-	StateUnconnected
+	StateReconnecting
 	// StateRehandshaking: the session was lost (unknown client, handshake
 	// advice, or too long without a connect); a new handshake is under way,
 	// after which every subscription is renewed.
@@ -24,7 +27,13 @@ const (
 	StateDisconnecting
 )
 
-var stateNames = [...]string{"disconnected", "handshaking", "connecting", "connected", "unconnected", "rehandshaking", "disconnecting"}
+// StateUnconnected is the former name of StateReconnecting.
+//
+// Deprecated: use StateReconnecting; "unconnected" is gobayeux's word for
+// a client without a session.
+const StateUnconnected = StateReconnecting
+
+var stateNames = [...]string{"disconnected", "handshaking", "connecting", "connected", "reconnecting", "rehandshaking", "disconnecting"}
 
 // String returns the state's name.
 func (s State) String() string {

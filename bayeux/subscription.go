@@ -335,7 +335,7 @@ func (s *Subscription) callFrom(batch []*Message, i int) (next int) {
 
 // handled calls the DeliveredExtension hooks for m.
 func (s *Subscription) handled(m *Message) {
-	for _, d := range s.c.wire.hooks.Load().delivered {
+	for _, d := range s.c.ep.hooks.Load().delivered {
 		d.Delivered(s.channel, m)
 	}
 }

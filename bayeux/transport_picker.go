@@ -22,8 +22,8 @@ type transportPicker struct {
 }
 
 func newTransportPicker(c *Client) *transportPicker {
-	n := len(c.wire.transports)
-	return &transportPicker{c: c, names: c.wire.transportNames(), until: make([]time.Time, n),
+	n := len(c.ep.transports)
+	return &transportPicker{c: c, names: c.ep.transportNames(), until: make([]time.Time, n),
 		refusals: make([]int, n), now: time.Now}
 }
 
@@ -58,7 +58,7 @@ func (p *transportPicker) forHandshake() int {
 	if i < 0 {
 		i = p.firstUsable(false)
 	}
-	p.c.wire.current.Store(int32(i))
+	p.c.ep.current.Store(int32(i))
 	return i
 }
 
@@ -77,24 +77,24 @@ func (p *transportPicker) negotiated(server []string) error {
 	if i < 0 {
 		return ErrNoCommonTransport
 	}
-	p.c.wire.current.Store(int32(i))
+	p.c.ep.current.Store(int32(i))
 	return nil
 }
 
 // pick chooses the transport for the next /meta/connect: the preferred
 // usable one the server supports. It reports whether that is a change.
 func (p *transportPicker) pick() (Transport, bool) {
-	cur := int(p.c.wire.current.Load())
+	cur := int(p.c.ep.current.Load())
 	i := negotiate(p.names, p.server, p.disabled)
 	if i < 0 || i == cur {
-		return p.c.wire.transports[cur], false
+		return p.c.ep.transports[cur], false
 	}
-	p.c.wire.current.Store(int32(i))
-	return p.c.wire.transports[i], true
+	p.c.ep.current.Store(int32(i))
+	return p.c.ep.transports[i], true
 }
 
 // refused leaves the current transport aside.
-func (p *transportPicker) refused() { p.refusedAt(int(p.c.wire.current.Load())) }
+func (p *transportPicker) refused() { p.refusedAt(int(p.c.ep.current.Load())) }
 
 func (p *transportPicker) refusedAt(i int) {
 	p.refusals[i]++
@@ -107,14 +107,14 @@ func (p *transportPicker) refusedAt(i int) {
 }
 
 // succeeded records a successful connect over the current transport.
-func (p *transportPicker) succeeded() { p.refusals[p.c.wire.current.Load()] = 0 }
+func (p *transportPicker) succeeded() { p.refusals[p.c.ep.current.Load()] = 0 }
 
 // canSwitch reports whether the next /meta/connect can go over another
 // transport than the current one: one the server supports and that is not
 // left aside.
 func (p *transportPicker) canSwitch() bool {
 	i := negotiate(p.names, p.server, p.disabled)
-	return i >= 0 && i != int(p.c.wire.current.Load())
+	return i >= 0 && i != int(p.c.ep.current.Load())
 }
 
 // anyUsable reports whether some transport is not left aside.

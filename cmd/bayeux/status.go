@@ -45,14 +45,14 @@ func (s *status) stateChanged(sc bayeux.StateChange) {
 	s.mu.Lock()
 	lost := s.lost
 	switch sc.To {
-	case bayeux.StateUnconnected, bayeux.StateRehandshaking:
+	case bayeux.StateReconnecting, bayeux.StateRehandshaking:
 		s.lost = true
 	case bayeux.StateConnected:
 		s.lost = false
 	}
 	s.mu.Unlock()
 	switch {
-	case sc.To == bayeux.StateUnconnected:
+	case sc.To == bayeux.StateReconnecting:
 		s.printf("connection lost (%v); retrying", sc.Err)
 	case sc.To == bayeux.StateRehandshaking:
 		s.printf("session lost (%v); handshaking again, then subscribing again", sc.Err)

@@ -42,7 +42,7 @@ type Extension struct {
 	stale   bool // the server refused cur: ask the source again
 	denied  int  // handshakes denied in a row for authentication
 	failing bool // the source failed and this was reported
-	session bayeux.Session
+	session bayeux.SessionHandle
 	// gen counts the tokens fetched; sentGen maps the id of each request
 	// in flight to the gen of the token it goes with, so that a refusal
 	// of an older token (a request sent before the refresh, answered
@@ -277,7 +277,7 @@ func (e *Extension) Retry(request, reply *bayeux.Message, err error) bool {
 }
 
 // AttachSession keeps the session handle (bayeux.SessionExtension).
-func (e *Extension) AttachSession(s bayeux.Session) {
+func (e *Extension) AttachSession(s bayeux.SessionHandle) {
 	e.mu.Lock()
 	e.session = s
 	e.mu.Unlock()

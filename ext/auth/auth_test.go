@@ -306,7 +306,7 @@ func TestLateRefusalOfOldToken(t *testing.T) {
 	}
 }
 
-// countingSession is a bayeux.Session that counts re-handshakes.
+// countingSession is a bayeux.SessionHandle that counts re-handshakes.
 type countingSession struct{ rehandshakes int }
 
 func (s *countingSession) ClientID() string     { return "c1" }

@@ -44,7 +44,7 @@ type Extension struct {
 }
 
 // sessionBox holds the session handle (an interface) for atomic.Pointer.
-type sessionBox struct{ s bayeux.Session }
+type sessionBox struct{ s bayeux.SessionHandle }
 
 // Option configures an Extension.
 type Option func(*Extension)
@@ -222,7 +222,7 @@ func (e *Extension) Retry(request, reply *bayeux.Message, _ error) bool {
 
 // AttachSession keeps the session handle, to report errors
 // (bayeux.SessionExtension). A FileStore's write errors are reported too.
-func (e *Extension) AttachSession(s bayeux.Session) {
+func (e *Extension) AttachSession(s bayeux.SessionHandle) {
 	e.session.Store(&sessionBox{s: s})
 	if r, ok := e.store.(errorReporter); ok {
 		r.reportErrorsTo(s.ReportError)
