@@ -45,12 +45,14 @@ type Client struct {
 	loopDone  chan struct{} // closed when the session loop goroutine returns
 	reports   *reportQueue
 	receiveMu sync.Mutex // serializes incoming processing, which keeps order
-	// payload numbers the payloads receive processed (guarded by
-	// receiveMu): a subscription tells by it which messages came in one
-	// response body.
-	payload uint64
-	pending pendingReplies
-	subs    subRegistry
+	// payload numbers the payloads receive processed, and payloadSize
+	// estimates the size of the current one (guarded by receiveMu): a
+	// subscription tells by them which messages came in one response body,
+	// and how much its queue keeps alive.
+	payload     uint64
+	payloadSize int
+	pending     pendingReplies
+	subs        subRegistry
 	// over counts subscriptions whose queue is over its size (OverflowBlock
 	// backpressure); drained is signalled when one drains.
 	over    atomic.Int32

@@ -62,6 +62,7 @@ func (c *Client) receive(msgs []Message) {
 	c.receiveMu.Lock()
 	defer c.receiveMu.Unlock()
 	c.payload++
+	c.payloadSize = payloadSize(msgs)
 	c.ep.incoming(msgs)
 	stray := 0
 	var strayChannel Channel
@@ -100,6 +101,20 @@ func (c *Client) receive(msgs []Message) {
 		c.reportError(&DecodeError{Reason: fmt.Sprintf("%d message(s) neither a reply nor an event (no data, no successful, or a wildcard channel), the last on %s", stray, strayChannel)})
 	}
 }
+
+// payloadSize estimates the size of the response body msgs were decoded
+// from: their data, which aliases it, and the envelope of each message.
+func payloadSize(msgs []Message) int {
+	n := 0
+	for i := range msgs {
+		n += len(msgs[i].Data) + envelopeSize
+	}
+	return n
+}
+
+// envelopeSize is about what a message's fields other than data take in a
+// payload (channel, id, clientId and the JSON around them).
+const envelopeSize = 64
 
 // waiter is a request waiting for its reply.
 type waiter struct {

@@ -42,7 +42,7 @@ type Subscription struct {
 	// message costs 8 bytes and is neither copied nor cleared (the payload's
 	// array lives as long as the body its messages' Data alias anyway).
 	// That pins the whole response body a message came in, so a queue
-	// pins at most maxPinnedPayloads of them: the messages of further
+	// pins at most about maxPinnedBytes of them: the messages of further
 	// payloads are copied (see enqueue).
 	mu      sync.Mutex
 	buf     []*Message
@@ -52,12 +52,13 @@ type Subscription struct {
 	over    bool   // the queue is over its size (counted in c.over)
 	episode uint64 // messages dropped since the queue was last empty
 	// payload is the number (Client.payload) of the payload of the last
-	// message queued; pinned counts the payloads the queue holds messages
-	// of without copies (since the last take); detach is set while the
-	// messages of the current payload are copied.
-	payload uint64
-	pinned  int
-	detach  bool
+	// message queued; pinned adds up the sizes of the payloads the queue
+	// holds messages of without copies (since the last take); detach is
+	// set while the messages of the current payload are copied.
+	payload     uint64
+	payloadSize int
+	pinned      int
+	detach      bool
 
 	ready chan struct{} // pull mode: signalled when the queue becomes non-empty
 
@@ -149,10 +150,13 @@ func (s *Subscription) enqueue(m *Message) {
 		return
 	}
 	if p := s.c.payload; p != s.payload {
-		s.payload = p
-		s.detach = s.pinned >= maxPinnedPayloads
+		// A new payload: queued as it is while the queue keeps less than
+		// maxPinnedBytes of bodies alive (always, into an empty queue).
+		size := s.c.payloadSize
+		s.payload, s.payloadSize = p, size
+		s.detach = s.pinned > 0 && s.pinned+size > maxPinnedBytes
 		if !s.detach {
-			s.pinned++
+			s.pinned += size
 		}
 	}
 	if s.detach {
@@ -195,14 +199,16 @@ func (s *Subscription) enqueue(m *Message) {
 	}
 }
 
-// maxPinnedPayloads is how many response bodies a subscription's queue may
-// keep alive by the messages it holds uncopied, since its handler last
-// took them; with the batch its handler works on, a subscription pins at
-// most twice that many bodies. The messages of a payload that arrives
-// beyond it are copied as they are queued, so that a slow handler's
-// backlog costs what it holds (a stuck handler behind 50 small events
-// came in 50 large bodies pinned every one of them).
-const maxPinnedPayloads = 2
+// maxPinnedBytes bounds the response bodies a subscription's queue keeps
+// alive by the messages it holds uncopied since its handler last took
+// them (a single larger body is let through into an empty queue); with
+// the batch its handler works on, a subscription pins at most about twice
+// that. The messages of a payload that would go beyond it are copied as
+// they are queued, so that a slow handler's backlog costs what it holds (a
+// stuck handler behind 50 small events that came in 50 large bodies
+// pinned every one of them), while a handler that keeps up, or lags by a
+// few payloads, never copies.
+const maxPinnedBytes = 4 << 20
 
 // detached returns a copy of m that shares no memory with the response
 // body m was decoded from (only Data aliases it).
@@ -244,7 +250,7 @@ func (s *Subscription) take() []*Message {
 	s.pinned = 0
 	if !s.detach {
 		// The payload being queued goes on into the empty queue.
-		s.pinned = 1
+		s.pinned = s.payloadSize
 	}
 	s.drainedLocked()
 	s.mu.Unlock()
