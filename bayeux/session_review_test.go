@@ -82,7 +82,7 @@ func TestRefusedOnlyTransportBacksOff(t *testing.T) {
 	eventually(t, "connected", func() bool { return c.State() == bayeux.StateConnected })
 	f.refuseConnects.Store(true)
 	f.wakeHeld()
-	time.Sleep(50 * time.Millisecond) // the held connect returns
+	eventually(t, "the refusal", func() bool { return c.State() == bayeux.StateReconnecting })
 	before := f.connects.Load()
 	time.Sleep(500 * time.Millisecond)
 	// Backoff steps of 20, 40, 60, 80, 100, 100... ms: at most a dozen

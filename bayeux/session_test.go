@@ -106,7 +106,9 @@ func TestSessionUnsubscribeDuringResubscribe(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- sub.Unsubscribe(ctxT(t)) }()
-	time.Sleep(50 * time.Millisecond)
+	eventually(t, "Unsubscribe to take the subscription out", func() bool {
+		return sub.State() == bayeux.SubscriptionUnsubscribed
+	})
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatalf("Unsubscribe: %v", err)
