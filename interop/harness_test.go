@@ -432,10 +432,12 @@ func newClient(t *testing.T, name, url string, transports []string, opts ...baye
 		if err := c.Disconnect(ctx); err != nil {
 			w.mark("cleanup Disconnect: %v", err)
 		}
+		// Disconnect waits for the client's own goroutines; Done, for the
+		// handlers too.
 		select {
 		case <-c.Done():
-		default:
-			t.Errorf("client %s: Done not closed after Disconnect returned", name)
+		case <-ctx.Done():
+			t.Errorf("client %s: Done not closed 10 s after Disconnect", name)
 		}
 		if t.Failed() || verbose {
 			t.Logf("client %s (%v) wire log:\n%s", name, transports, w)

@@ -282,9 +282,10 @@ func testDisconnect(t *testing.T, srv *peer, tr string) {
 	if err := c.Disconnect(ctxLong(t)); err != nil {
 		t.Fatalf("Disconnect: %v", err)
 	}
+	// Done also waits for the handlers, which Disconnect does not.
 	select {
 	case <-c.Done():
-	default:
+	case <-ctxLong(t).Done():
 		t.Fatal("Done not closed after Disconnect")
 	}
 	if st := c.State(); st != bayeux.StateDisconnected {
