@@ -224,8 +224,9 @@ func (c *Client) currentURL() string {
 //
 // A first handshake that fails for a transient reason (connection refused,
 // DNS, an HTTP 5xx), or that the server denies with advice to retry, is
-// retried with backoff for Options.ConnectRetry (5s by default;
-// WithConnectRetryForever retries until ctx ends); then Connect returns
+// retried with backoff until ctx's deadline, or for DefaultConnectRetry
+// (5s) when ctx has none; WithConnectRetry sets another bound, and
+// WithConnectRetryForever retries until ctx ends. Then Connect returns
 // the last cause, wrapped (errors.Is(err, ErrTransport), errors.As a
 // *TransportError for the status; ErrHandshakeDenied for a denial). A
 // handshake denied without such advice, a server with no connection type
@@ -237,8 +238,15 @@ func (c *Client) Connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	retry := c.opts.ConnectRetry
+	if retry == 0 {
+		retry = DefaultConnectRetry
+		if _, ok := ctx.Deadline(); ok {
+			retry = -1 // until ctx's deadline: Connect's own wait ends then
+		}
+	}
 	first := make(chan error, 1)
-	if !c.track.spawn(func() { c.run(loopCtx, first) }) {
+	if !c.track.spawn(func() { c.run(loopCtx, first, retry) }) {
 		return ErrClosed
 	}
 	select {

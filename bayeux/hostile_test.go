@@ -326,3 +326,47 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// Connect's retry budget, by default: the deadline of its context when it
+// has one (beyond the 5 s default), DefaultConnectRetry when it has none.
+func TestConnectRetriesUntilItsDeadline(t *testing.T) {
+	leakCheck(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // connection refused from now on
+	newRefused := func() *bayeux.Client {
+		c, err := bayeux.NewClient("http://"+addr+"/bayeux", bayeux.WithTransports(longpoll.New()),
+			bayeux.WithBackoff(50*time.Millisecond, 200*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	t.Run("deadline", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithTimeout(context.Background(), bayeux.DefaultConnectRetry+time.Second)
+		defer cancel()
+		start := time.Now()
+		err := newRefused().Connect(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, bayeux.ErrTransport) {
+			t.Fatalf("Connect = %v, want the deadline and the last transport failure", err)
+		}
+		if d := time.Since(start); d < bayeux.DefaultConnectRetry {
+			t.Fatalf("Connect gave up after %v, before its context's deadline", d)
+		}
+	})
+	t.Run("no deadline", func(t *testing.T) {
+		t.Parallel()
+		start := time.Now()
+		err := newRefused().Connect(context.Background())
+		if !errors.Is(err, bayeux.ErrTransport) || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Connect = %v, want the transport failure", err)
+		}
+		if d := time.Since(start); d < bayeux.DefaultConnectRetry-time.Second || d > 3*bayeux.DefaultConnectRetry {
+			t.Fatalf("Connect without a deadline gave up after %v, want about %v", d, bayeux.DefaultConnectRetry)
+		}
+	})
+}

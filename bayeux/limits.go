@@ -34,6 +34,11 @@ const (
 	// that answers every connect at once, with nothing in it, does not
 	// make the client spin (at most 10 such connects per second).
 	DefaultMinConnectPeriod = 100 * time.Millisecond
+
+	// DefaultConnectRetry is how long Connect retries a failing first
+	// handshake when its context has no deadline and no ConnectRetry was
+	// set (see Options.ConnectRetry).
+	DefaultConnectRetry = 5 * time.Second
 )
 
 // ErrRedirect is matched by the error of a request the server redirected

@@ -11,7 +11,7 @@ import (
 // requests and carries out what decide says. It owns the backoff, the
 // transport choice and the loop state; what it shares with other
 // goroutines is the session value (c.sess, under c.mu).
-func (c *Client) run(ctx context.Context, first chan<- error) {
+func (c *Client) run(ctx context.Context, first chan<- error, connectRetry time.Duration) {
 	defer close(c.loopDone)
 	var (
 		st           = loopState{connectFirst: true}
@@ -56,7 +56,7 @@ func (c *Client) run(ctx context.Context, first chan<- error) {
 			if st.established && !firstFailure.IsZero() {
 				ev.failingFor = time.Since(firstFailure)
 			}
-			ev.connectRetry = c.opts.ConnectRetry
+			ev.connectRetry = connectRetry
 			if ev.outcome == handshakeOK {
 				sess = ns
 			}

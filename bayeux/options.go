@@ -98,8 +98,11 @@ type Options struct {
 	// ConnectRetry is how long Connect keeps retrying a first handshake
 	// that fails for a transient reason (connection refused, DNS, an HTTP
 	// 5xx) or that the server denies with advice to retry, before it
-	// returns the last cause. Default 5s. A negative
-	// value retries until Connect's context ends (WithConnectRetryForever).
+	// returns the last cause. Zero (the default) retries until the
+	// deadline of Connect's context when it has one, and for
+	// DefaultConnectRetry (5s) when it has none; a positive value retries
+	// that long (or until the context ends, if sooner); a negative value
+	// retries until the context ends (WithConnectRetryForever).
 	ConnectRetry time.Duration
 	// AllowedHosts are the hosts (host or host:port) the client may follow
 	// when the server advises others (advice.hosts). Default none: the
@@ -219,7 +222,9 @@ func WithHandshakeExt(ext map[string]any) Option {
 }
 
 // WithConnectRetry sets how long Connect retries a first handshake that
-// fails for a transient reason before it returns the cause (default 5s).
+// fails for a transient reason before it returns the cause, whatever the
+// deadline of its context (by default Connect retries until that deadline,
+// or for DefaultConnectRetry without one).
 func WithConnectRetry(d time.Duration) Option {
 	return func(o *Options) { o.ConnectRetry = d }
 }
@@ -319,9 +324,6 @@ func resolve(opts []Option) (Options, error) {
 	}
 	if o.QueueSize == 0 {
 		o.QueueSize = 4096
-	}
-	if o.ConnectRetry == 0 {
-		o.ConnectRetry = 5 * time.Second
 	}
 	if o.MaxCookies == 0 {
 		o.MaxCookies = DefaultMaxCookies
