@@ -58,8 +58,9 @@ type Client struct {
 	over    atomic.Int32
 	drained chan struct{}
 	// received counts the events received, for the loop's pacing of
-	// empty connects.
+	// empty connects and for Stats; stats holds the other counters.
 	received atomic.Uint64
+	stats    counters
 }
 
 // NewClient creates a Client for the Bayeux server at serverAddress (an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // exchange sends msgs over t and returns the replies matched to each
@@ -33,6 +34,9 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 		c.receive(res)
 	}
 	if err != nil {
+		if errors.Is(err, ErrTransport) {
+			c.stats.transportFailures.Add(1)
+		}
 		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() && !errors.Is(err, cause) {
 			// The request was cut short for a known reason (the session
 			// was lost): say so rather than "context canceled".
@@ -64,7 +68,7 @@ func (c *Client) receive(msgs []Message) {
 	c.payload++
 	c.payloadSize = payloadSize(msgs)
 	c.ep.incoming(msgs)
-	stray := 0
+	stray, events := 0, 0
 	var strayChannel Channel
 	for i := range msgs {
 		m := &msgs[i]
@@ -87,16 +91,23 @@ func (c *Client) receive(msgs []Message) {
 			stray++
 			strayChannel = m.Channel
 		case len(m.Data) > 0:
-			c.received.Add(1)
+			events++
 			if h := c.ep.hooks.Load(); len(h.filters) == 0 || h.keep(m) {
 				c.subs.dispatch(c, m)
+			} else {
+				c.stats.filtered.Add(1)
 			}
 		default:
 			stray++
 			strayChannel = m.Channel
 		}
 	}
+	if events > 0 {
+		c.received.Add(uint64(events))
+		c.stats.lastEvent.Store(time.Now().UnixNano())
+	}
 	if stray > 0 {
+		c.stats.invalid.Add(uint64(stray))
 		// One report per payload, however many such messages it holds.
 		c.reportError(&DecodeError{Reason: fmt.Sprintf("%d message(s) neither a reply nor an event (no data, no successful, or a wildcard channel), the last on %s", stray, strayChannel)})
 	}

@@ -116,6 +116,7 @@ func (c *Client) run(ctx context.Context, first chan<- error, connectRetry time.
 			return
 		}
 		if act.ready {
+			c.stats.handshakes.Add(1)
 			c.publishSession(sess)
 			c.resubscribe(sess)
 			c.markReady(sess)
@@ -123,6 +124,12 @@ func (c *Client) run(ctx context.Context, first chan<- error, connectRetry time.
 				c.log.Info("bayeux session renewed", "clientId", sess.id)
 			}
 			report(nil)
+		}
+		switch ev.outcome {
+		case connectFailed, connectRefused, connectDenied:
+			c.stats.connectFailures.Add(1)
+		case connectOK:
+			c.stats.lastConnect.Store(time.Now().UnixNano())
 		}
 		if ev.outcome == connectOK {
 			if !firstFailure.IsZero() {
@@ -292,6 +299,7 @@ func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *tra
 	defer cancel()
 	start := time.Now()
 	before := c.received.Load()
+	c.stats.connects.Add(1)
 	replies, found, err := c.exchange(cctx, t, []Message{msg}, false)
 	elapsed := time.Since(start)
 	if sess.lost() && ctx.Err() == nil {

@@ -47,8 +47,13 @@ func (c *Client) publish(ctx context.Context, channel Channel, data any, call bo
 			return Message{}, err
 		}
 		msg := Message{ID: c.ep.newID(), Channel: channel, ClientID: sess.id, Data: raw}
+		c.stats.publishesSent.Add(1)
+		if attempt > 0 {
+			c.stats.resent.Add(1)
+		}
 		replies, found, err := c.exchange(ctx, c.ep.transport(), []Message{msg}, call)
 		if err != nil {
+			c.stats.publishesFailed.Add(1)
 			return Message{}, err
 		}
 		err = replyError(ErrPublishDenied, channel, replies[0], found[0])
@@ -59,6 +64,9 @@ func (c *Client) publish(ctx context.Context, channel Channel, data any, call bo
 			if attempt == 0 {
 				continue
 			}
+		}
+		if err != nil {
+			c.stats.publishesFailed.Add(1)
 		}
 		return replies[0], err
 	}
@@ -116,8 +124,10 @@ func (b *Batch) Send(ctx context.Context) error {
 		m.ID, m.ClientID = b.c.ep.newID(), sess.id
 		msgs[i] = m
 	}
+	b.c.stats.publishesSent.Add(uint64(len(msgs)))
 	replies, found, err := b.c.exchange(ctx, b.c.ep.transport(), msgs, false)
 	if err != nil {
+		b.c.stats.publishesFailed.Add(uint64(len(msgs)))
 		return err
 	}
 	var errs []error
@@ -130,5 +140,6 @@ func (b *Batch) Send(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	b.c.stats.publishesFailed.Add(uint64(len(errs)))
 	return joinErrors(errs)
 }

@@ -118,6 +118,7 @@ func (r *subRegistry) remove(s *Subscription) (wait chan error, spawn bool) {
 }
 
 func (r *subRegistry) unlistLocked(s *Subscription) {
+	s.c.retire(s)
 	if s.channel.HasWildcard() {
 		r.wild = removeSub(r.wild, s)
 		return
@@ -164,6 +165,17 @@ func (r *subRegistry) dispatch(c *Client, m *Message) {
 			s.enqueue(m)
 		}
 	}
+}
+
+// all returns every subscription and listener registered.
+func (r *subRegistry) all() []*Subscription {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := append([]*Subscription(nil), r.wild...)
+	for _, l := range r.exact {
+		out = append(out, l...)
+	}
+	return out
 }
 
 // close stops new subscriptions, fails those waiting for their first

@@ -59,6 +59,7 @@ type Subscription struct {
 	payloadSize int
 	pinned      int
 	detach      bool
+	highWater   int // the most messages the queue held at once
 
 	ready chan struct{} // pull mode: signalled when the queue becomes non-empty
 
@@ -168,6 +169,9 @@ func (s *Subscription) enqueue(m *Message) {
 		s.buf = make([]*Message, 0, min(size, queueStart))
 	}
 	s.buf = append(s.buf, m)
+	if n+1 > s.highWater {
+		s.highWater = n + 1
+	}
 	if n+1 > size && !s.over {
 		s.over = true
 		s.c.over.Add(1)
