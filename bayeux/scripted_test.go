@@ -251,17 +251,26 @@ func event(ch string, n int) bayeux.Message {
 // newScriptedClient returns a connected client over f.
 func newScriptedClient(t *testing.T, f *scriptServer, opts ...bayeux.Option) *bayeux.Client {
 	t.Helper()
-	all := append([]bayeux.Option{bayeux.WithTransports(f),
+	c := newClientOver(t, f, true, opts...)
+	if err := c.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// newClientOver returns a client over tr (a scriptServer, or a transport
+// wrapping one), not yet connected, closed at the end of the test; with
+// strict, a failed Disconnect then fails the test.
+func newClientOver(t *testing.T, tr bayeux.Transport, strict bool, opts ...bayeux.Option) *bayeux.Client {
+	t.Helper()
+	all := append([]bayeux.Option{bayeux.WithTransports(tr),
 		bayeux.WithBackoff(20*time.Millisecond, 100*time.Millisecond),
 		bayeux.WithMaxNetworkDelay(2 * time.Second)}, opts...)
 	c, err := bayeux.NewClient("http://scripted.test/bayeux", all...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { closeClient(t, c, true) })
-	if err := c.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { closeClient(t, c, strict) })
 	return c
 }
 

@@ -57,15 +57,7 @@ func newFaulty(t *testing.T) *faultyTransport { return &faultyTransport{scriptSe
 // newFaultyClient returns a client over f, not yet connected.
 func newFaultyClient(t *testing.T, f *faultyTransport, opts ...bayeux.Option) *bayeux.Client {
 	t.Helper()
-	all := append([]bayeux.Option{bayeux.WithTransports(f),
-		bayeux.WithBackoff(20*time.Millisecond, 100*time.Millisecond),
-		bayeux.WithMaxNetworkDelay(2 * time.Second)}, opts...)
-	c, err := bayeux.NewClient("http://scripted.test/bayeux", all...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeClient(t, c, false) })
-	return c
+	return newClientOver(t, f, false, opts...)
 }
 
 // A transport the server refuses, with no other to fall back to, is a
@@ -496,37 +488,6 @@ func TestDisconnectOfForgottenSessionIsNotAnError(t *testing.T) {
 	}
 	if n := f.count(func(m bayeux.Message) bool { return m.Channel == bayeux.MetaDisconnect }); n != 1 {
 		t.Fatalf("/meta/disconnect sent %d times, want 1", n)
-	}
-}
-
-// A handler that calls Disconnect from a goroutine of its own and waits
-// for it does not deadlock: Disconnect waits for the client's goroutines,
-// not for handlers, and Done closes once the handler has returned.
-func TestDisconnectFromHandlersGoroutine(t *testing.T) {
-	leakCheck(t)
-	f := newScripted(t)
-	c := newScriptedClient(t, f)
-	result := make(chan error, 1)
-	if _, err := c.Subscribe(ctxT(t), "/a", func(bayeux.Message) {
-		done := make(chan error)
-		go func() { done <- c.Disconnect(context.Background()) }()
-		result <- <-done
-	}); err != nil {
-		t.Fatal(err)
-	}
-	f.push(event("/a", 1))
-	select {
-	case err := <-result:
-		if err != nil {
-			t.Fatalf("Disconnect: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Disconnect from a handler's goroutine hung")
-	}
-	select {
-	case <-c.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("Done not closed after the handler returned")
 	}
 }
 

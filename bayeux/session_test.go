@@ -369,15 +369,33 @@ func TestSessionEmptyConnectsAreRateLimited(t *testing.T) {
 	}
 }
 
-// A Disconnect called from a handler does not wait for that handler; Done
-// closes once it returned.
+// A Disconnect called from a handler, or from a goroutine the handler
+// starts and waits for, does not wait for that handler (Disconnect waits
+// for the client's own goroutines, not for handlers; before, the second
+// hung for ever with context.Background()); Done closes once it returned.
 func TestSessionDisconnectFromHandler(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		disconnect func(c *bayeux.Client) error
+	}{
+		{"in the handler", func(c *bayeux.Client) error { return c.Disconnect(context.Background()) }},
+		{"from a goroutine the handler waits for", func(c *bayeux.Client) error {
+			done := make(chan error)
+			go func() { done <- c.Disconnect(context.Background()) }()
+			return <-done
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testDisconnectFromHandler(t, tt.disconnect) })
+	}
+}
+
+func testDisconnectFromHandler(t *testing.T, disconnect func(c *bayeux.Client) error) {
 	leakCheck(t)
 	f := newScripted(t)
 	c := newScriptedClient(t, f)
 	result := make(chan error, 1)
 	if _, err := c.Subscribe(ctxT(t), "/a", func(bayeux.Message) {
-		result <- c.Disconnect(context.Background())
+		result <- disconnect(c)
 	}); err != nil {
 		t.Fatal(err)
 	}
