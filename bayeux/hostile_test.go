@@ -79,12 +79,7 @@ func TestHostileCrossHostRedirectRefused(t *testing.T) {
 // the configured time, then Connect returns the cause, wrapped.
 func TestConnectFailsFastWithCause(t *testing.T) {
 	leakCheck(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // connection refused from now on
+	addr := refusedAddr(t)
 	c, err := bayeux.NewClient("http://"+addr+"/bayeux", bayeux.WithTransports(longpoll.New()),
 		bayeux.WithBackoff(50*time.Millisecond, 100*time.Millisecond), bayeux.WithConnectRetry(500*time.Millisecond))
 	if err != nil {
@@ -331,12 +326,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // has one (beyond the 5 s default), DefaultConnectRetry when it has none.
 func TestConnectRetriesUntilItsDeadline(t *testing.T) {
 	leakCheck(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // connection refused from now on
+	addr := refusedAddr(t)
 	newRefused := func() *bayeux.Client {
 		c, err := bayeux.NewClient("http://"+addr+"/bayeux", bayeux.WithTransports(longpoll.New()),
 			bayeux.WithBackoff(50*time.Millisecond, 200*time.Millisecond))
@@ -369,4 +359,16 @@ func TestConnectRetriesUntilItsDeadline(t *testing.T) {
 			t.Fatalf("Connect without a deadline gave up after %v, want about %v", d, bayeux.DefaultConnectRetry)
 		}
 	})
+}
+
+// refusedAddr returns a loopback address where connections are refused.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // connection refused from now on
+	return addr
 }
