@@ -1,6 +1,7 @@
 package bayeux
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 )
@@ -121,6 +122,30 @@ type DeliveredExtension interface {
 	Delivered(subscription Channel, m *Message)
 }
 
+// PublishExtension is implemented by extensions that act around each
+// publish (tracing, metrics): StartPublish is called by Publish, Call and
+// Batch.Send for each message sent (each attempt), with the caller's
+// context, before the outgoing extensions; it may add to m.Ext (a trace
+// context, say). The function it returns, if not nil, is called once the
+// outcome is known, with the server's reply (nil when none came) and the
+// error the caller gets. Both run on the caller's goroutine and must not
+// block.
+type PublishExtension interface {
+	StartPublish(ctx context.Context, m *Message) (end func(reply *Message, err error))
+}
+
+// HandlerExtension is implemented by extensions that act around each call
+// of a subscription's handler (tracing, timing): StartHandler is called on
+// the subscription's goroutine just before the handler, with the
+// subscription's channel and the message (shared and valid only during the
+// call, as for DeliveredExtension); the function it returns, if not nil,
+// is called once the handler returned, or panicked (panicked is then
+// true). Neither may block. With no such extension, delivery costs what
+// it did.
+type HandlerExtension interface {
+	StartHandler(subscription Channel, m *Message) (end func(panicked bool))
+}
+
 // hooks is a snapshot of the registered extensions, by the optional
 // interfaces they implement, read without a lock on the hot paths.
 type hooks struct {
@@ -129,6 +154,8 @@ type hooks struct {
 	retries   []RetryExtension
 	filters   []FilterExtension
 	delivered []DeliveredExtension
+	publishes []PublishExtension
+	handlers  []HandlerExtension
 }
 
 func newHooks(exts []registeredExt) *hooks {
@@ -146,6 +173,12 @@ func newHooks(exts []registeredExt) *hooks {
 		if v, ok := x.ext.(DeliveredExtension); ok {
 			h.delivered = append(h.delivered, v)
 		}
+		if v, ok := x.ext.(PublishExtension); ok {
+			h.publishes = append(h.publishes, v)
+		}
+		if v, ok := x.ext.(HandlerExtension); ok {
+			h.handlers = append(h.handlers, v)
+		}
 	}
 	return h
 }
@@ -159,6 +192,25 @@ func (h *hooks) retry(request, reply *Message, err error) bool {
 		}
 	}
 	return again
+}
+
+// startPublish calls the publish extensions for m and returns what to
+// call with the outcome (nil when there are none).
+func (h *hooks) startPublish(ctx context.Context, m *Message) func(reply *Message, err error) {
+	if len(h.publishes) == 0 {
+		return nil
+	}
+	ends := make([]func(*Message, error), 0, len(h.publishes))
+	for _, p := range h.publishes {
+		if end := p.StartPublish(ctx, m); end != nil {
+			ends = append(ends, end)
+		}
+	}
+	return func(reply *Message, err error) {
+		for _, end := range ends {
+			end(reply, err)
+		}
+	}
 }
 
 // keep reports whether every filter keeps m.

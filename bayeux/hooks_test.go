@@ -3,6 +3,7 @@ package bayeux_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -127,5 +128,86 @@ func TestExtensionHooks(t *testing.T) {
 	})
 	if n := f.count(func(m bayeux.Message) bool { return m.Channel == bayeux.MetaDisconnect && m.ClientID == "c2" }); n != 0 {
 		t.Errorf("%d /meta/disconnect for the new session", n)
+	}
+}
+
+// aroundExt records what the publish and handler extensions see, and puts
+// a trace context in each publish's ext.
+type aroundExt struct {
+	mu        sync.Mutex
+	published []string // channel and outcome of each publish
+	handled   []string // channel, data and whether the handler panicked
+	started   int
+}
+
+func (e *aroundExt) Outgoing(*bayeux.Message)                {}
+func (e *aroundExt) Incoming(*bayeux.Message)                {}
+func (e *aroundExt) Registered(string, *bayeux.BayeuxClient) {}
+func (e *aroundExt) Unregistered()                           {}
+
+func (e *aroundExt) StartPublish(ctx context.Context, m *bayeux.Message) func(*bayeux.Message, error) {
+	if m.Ext == nil {
+		m.Ext = map[string]any{}
+	}
+	m.Ext["traceparent"] = "00-" + ctx.Value(traceKey{}).(string)
+	return func(reply *bayeux.Message, err error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.published = append(e.published, fmt.Sprintf("%s reply=%t err=%v", m.Channel, reply != nil, err != nil))
+	}
+}
+
+func (e *aroundExt) StartHandler(sub bayeux.Channel, m *bayeux.Message) func(bool) {
+	e.mu.Lock()
+	e.started++
+	e.mu.Unlock()
+	data, tp := string(m.Data), m.Ext["traceparent"]
+	return func(panicked bool) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.handled = append(e.handled, fmt.Sprintf("%s %s %v panicked=%t", sub, data, tp, panicked))
+	}
+}
+
+type traceKey struct{}
+
+// A PublishExtension sees each publish with the caller's context and its
+// outcome, and what it adds to ext reaches the subscriber; a
+// HandlerExtension sees each handler call begin and end, a panic too.
+func TestPublishAndHandlerExtensions(t *testing.T) {
+	leakCheck(t)
+	srv := newServer(t)
+	ext := &aroundExt{}
+	c := newClient(t, srv, transportCases[0], bayeux.WithExtensions(ext))
+	connect(t, c)
+	done := make(chan struct{}, 4)
+	if _, err := c.Subscribe(ctxT(t), "/a", func(m bayeux.Message) {
+		defer func() { done <- struct{}{} }()
+		if string(m.Data) == "2" {
+			panic("boom")
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.WithValue(ctxT(t), traceKey{}, "abc")
+	if err := c.Publish(ctx, "/a", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Batch().Publish("/a", 2).Publish("/a", 3).Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		<-done
+	}
+	eventually(t, "three handler ends", func() bool { ext.mu.Lock(); defer ext.mu.Unlock(); return len(ext.handled) == 3 })
+	ext.mu.Lock()
+	defer ext.mu.Unlock()
+	want := []string{"/a reply=true err=false", "/a reply=true err=false", "/a reply=true err=false"}
+	if fmt.Sprint(ext.published) != fmt.Sprint(want) {
+		t.Errorf("publishes seen: %q, want %q", ext.published, want)
+	}
+	wantH := []string{"/a 1 00-abc panicked=false", "/a 2 00-abc panicked=true", "/a 3 00-abc panicked=false"}
+	if fmt.Sprint(ext.handled) != fmt.Sprint(wantH) {
+		t.Errorf("handler calls seen: %q, want %q", ext.handled, wantH)
 	}
 }

@@ -51,12 +51,23 @@ func (c *Client) publish(ctx context.Context, channel Channel, data any, call bo
 		if attempt > 0 {
 			c.stats.resent.Add(1)
 		}
+		end := c.ep.hooks.Load().startPublish(ctx, &msg)
 		replies, found, err := c.exchange(ctx, c.ep.transport(), []Message{msg}, call)
 		if err != nil {
 			c.stats.publishesFailed.Add(1)
+			if end != nil {
+				end(nil, err)
+			}
 			return Message{}, err
 		}
 		err = replyError(ErrPublishDenied, channel, replies[0], found[0])
+		if end != nil {
+			var reply *Message
+			if found[0] {
+				reply = &replies[0]
+			}
+			end(reply, err)
+		}
 		if errors.Is(err, ErrUnknownClient) {
 			// Only this request's session is forgotten: a late answer from
 			// an older session leaves the current one alone.
@@ -120,19 +131,39 @@ func (b *Batch) Send(ctx context.Context) error {
 		return err
 	}
 	msgs := make([]Message, len(b.msgs))
+	h := b.c.ep.hooks.Load()
+	var ends []func(*Message, error)
 	for i, m := range b.msgs {
 		m.ID, m.ClientID = b.c.ep.newID(), sess.id
 		msgs[i] = m
+		if end := h.startPublish(ctx, &msgs[i]); end != nil {
+			if ends == nil {
+				ends = make([]func(*Message, error), len(msgs))
+			}
+			ends[i] = end
+		}
 	}
 	b.c.stats.publishesSent.Add(uint64(len(msgs)))
 	replies, found, err := b.c.exchange(ctx, b.c.ep.transport(), msgs, false)
 	if err != nil {
 		b.c.stats.publishesFailed.Add(uint64(len(msgs)))
+		for _, end := range ends {
+			if end != nil {
+				end(nil, err)
+			}
+		}
 		return err
 	}
 	var errs []error
 	for i := range msgs {
 		err := replyError(ErrPublishDenied, msgs[i].Channel, replies[i], found[i])
+		if ends != nil && ends[i] != nil {
+			var reply *Message
+			if found[i] {
+				reply = &replies[i]
+			}
+			ends[i](reply, err)
+		}
 		if errors.Is(err, ErrUnknownClient) {
 			b.c.loseSession(sess, err)
 		}

@@ -325,8 +325,13 @@ func (s *Subscription) discard() {
 // the whole batch, and the handler gets its copy straight from the
 // payload's array: a message costs no allocation here.
 func (s *Subscription) callFrom(batch []*Message, i int) (next int) {
+	hs := s.c.ep.hooks.Load().handlers
+	var ends []func(bool) // the handler extensions' ends for the call under way
 	defer func() {
 		if r := recover(); r != nil {
+			for _, end := range ends {
+				end(true)
+			}
 			s.c.reportError(&HandlerPanicError{Subscription: s.channel, Value: r})
 			next = i + 1
 		}
@@ -337,7 +342,20 @@ func (s *Subscription) callFrom(batch []*Message, i int) (next int) {
 		}
 		m := batch[i]
 		s.delivered.Add(1)
-		s.handler(*m)
+		if len(hs) == 0 {
+			s.handler(*m)
+		} else {
+			for _, h := range hs {
+				if end := h.StartHandler(s.channel, m); end != nil {
+					ends = append(ends, end)
+				}
+			}
+			s.handler(*m)
+			for _, end := range ends {
+				end(false)
+			}
+			ends = ends[:0]
+		}
 		s.handled(m)
 	}
 	return i
