@@ -41,6 +41,8 @@ type endpoint struct {
 	// ownTransport is the connection pool made for this client when the
 	// user gave no http.Client (closed by close).
 	ownTransport *http.Transport
+	// counters is where the transports count bytes and dials.
+	counters TransportCounters
 }
 
 // ownIdleConnTimeout is how long a connection of a client's own pool
@@ -165,7 +167,8 @@ func newEndpoint(serverAddress string, o *Options, onPush func([]Message), recei
 		seen[t.Name()] = true
 	}
 	cfg := TransportConfig{HTTPClient: e.httpClient, Jar: e.jar, Logger: o.Logger, Receive: e.receivePushed,
-		ReceiveReplies: receiveReplies, ResendPublishes: o.ResendPublishes, Header: e.setHeaders}
+		ReceiveReplies: receiveReplies, ResendPublishes: o.ResendPublishes, Header: e.setHeaders,
+		Counters: &e.counters}
 	for i, t := range ts {
 		if err := t.Init(cfg); err != nil {
 			for _, done := range ts[:i] {

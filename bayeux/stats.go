@@ -48,6 +48,12 @@ type Stats struct {
 	// TransportFailures counts the requests of any kind that failed in
 	// transport (no answer, a torn connection, an HTTP error).
 	TransportFailures uint64
+	// BytesIn and BytesOut count the bytes of the Bayeux payloads
+	// received and sent; WebSocketRedials the websocket connections opened
+	// after the first. (Transports of your own count them if they use
+	// TransportConfig.Counters.)
+	BytesIn, BytesOut uint64
+	WebSocketRedials  uint64
 
 	// LastEvent is when the last event arrived, LastConnect when the last
 	// /meta/connect succeeded (zero: never).
@@ -121,6 +127,11 @@ func (c *Client) Stats() Stats {
 	}
 	if st.Handshakes > 0 {
 		st.Rehandshakes = st.Handshakes - 1
+	}
+	tc := &c.ep.counters
+	st.BytesIn, st.BytesOut = tc.BytesIn.Load(), tc.BytesOut.Load()
+	if d := tc.Dials.Load(); d > 1 {
+		st.WebSocketRedials = d - 1
 	}
 	st.Dropped.Filtered = c.stats.filtered.Load()
 	st.Dropped.Invalid = c.stats.invalid.Load()

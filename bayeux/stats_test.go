@@ -123,3 +123,29 @@ func TestStatsCountsFailures(t *testing.T) {
 		t.Fatal("publish to a closed server succeeded")
 	}
 }
+
+// Over websocket, the bytes moved and the redials after a torn socket are
+// counted.
+func TestStatsCountsWebSocketTraffic(t *testing.T) {
+	leakCheck(t)
+	srv := newServer(t)
+	c := newClient(t, srv, transportCases[2])
+	connect(t, c)
+	got := make(chan bayeux.Message, 4)
+	if _, err := c.Subscribe(ctxT(t), "/a", func(m bayeux.Message) { got <- m }); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.WebSocketRedials != 0 || st.BytesIn == 0 || st.BytesOut == 0 {
+		t.Fatalf("before the tear: redials %d, bytes in %d out %d", st.WebSocketRedials, st.BytesIn, st.BytesOut)
+	}
+	srv.TearWebSockets()
+	eventually(t, "a redial", func() bool { return c.Stats().WebSocketRedials >= 1 })
+	before := c.Stats().BytesIn
+	if err := srv.Publish("/a", "x"); err != nil {
+		t.Fatal(err)
+	}
+	<-got
+	if after := c.Stats().BytesIn; after <= before {
+		t.Errorf("bytes in %d -> %d after an event", before, after)
+	}
+}

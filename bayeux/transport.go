@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 )
 
 // Transport moves batches of Bayeux messages between a client and a server.
@@ -105,6 +106,11 @@ type TransportConfig struct {
 	// is false, a batch holding a publish is re-sent only when it provably
 	// never reached the server.
 	ResendPublishes bool
+	// Counters, when not nil, is where the transport counts what it moves
+	// (Client.Stats reports it): the bytes of each body or frame it sends
+	// and receives, and each connection it opens for a persistent
+	// transport (a websocket dial). A transport may leave it alone.
+	Counters *TransportCounters
 	// ClientName is a short identifier of the client for logs.
 	ClientName string
 	// Header, when set, sets the client's headers (WithHeader, and those
@@ -112,4 +118,16 @@ type TransportConfig struct {
 	// HTTP request or websocket dial. Transports call it for every request
 	// and every dial, just before sending.
 	Header func(http.Header)
+}
+
+// TransportCounters is what a transport counts for its client
+// (TransportConfig.Counters). Its fields are atomic: add to them from any
+// goroutine.
+type TransportCounters struct {
+	// BytesIn and BytesOut count the bytes of the Bayeux payloads
+	// received and sent (bodies and frames, not HTTP headers).
+	BytesIn, BytesOut atomic.Uint64
+	// Dials counts the connections a persistent transport opened (a
+	// websocket's dials, the first one included).
+	Dials atomic.Uint64
 }

@@ -180,6 +180,9 @@ func (c *conn) write(ctx context.Context, frame []byte) error {
 	if stop != nil {
 		stop()
 	}
+	if n := c.t.cfg.Counters; n != nil && err == nil {
+		n.BytesOut.Add(uint64(len(frame)))
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w (%w)", ctxErr, err)
@@ -339,6 +342,9 @@ func (c *conn) readLoop() {
 		if err != nil {
 			c.tear(c.readError(err))
 			return
+		}
+		if n := c.t.cfg.Counters; n != nil {
+			n.BytesIn.Add(uint64(len(frame)))
 		}
 		c.busy.Store(true)
 		err = c.handleFrame(frame)

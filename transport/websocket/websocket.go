@@ -525,6 +525,9 @@ func (t *Transport) dial(ctx context.Context, rawURL string) (*conn, error) {
 		return nil, transportError(fmt.Errorf("websocket dial %s: %w", wsURL, err))
 	}
 
+	if n := t.cfg.Counters; n != nil {
+		n.Dials.Add(1)
+	}
 	c := newConn(t, ws, rawURL)
 	c.compressed = strings.Contains(resp.Header.Get("Sec-Websocket-Extensions"), "permessage-deflate")
 	t.mu.Lock()
