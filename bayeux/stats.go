@@ -18,7 +18,8 @@ type Stats struct {
 
 	// Received counts the events that arrived (replies not included),
 	// before filter extensions; Delivered the handler calls (and Next
-	// returns) of every subscription and listener.
+	// returns) of every subscription and listener: an event matching two
+	// subscriptions is delivered twice.
 	Received  uint64
 	Delivered uint64
 	// Dropped counts the events dropped, by reason.
