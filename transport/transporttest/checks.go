@@ -23,6 +23,7 @@ var checks = []check{
 	{name: "PublishWhileConnectHeld", run: checkPublishWhileConnectHeld},
 	{name: "ContextCancel", run: checkContextCancel},
 	{name: "ContextDeadline", run: checkContextDeadline},
+	{name: "CallerDeadline", run: checkCallerDeadline},
 	{name: "CanceledContext", run: checkCanceledContext},
 	{name: "StatusError", run: checkStatusError},
 	{name: "DecodeError", run: checkDecodeError},
@@ -31,6 +32,7 @@ var checks = []check{
 	{name: "CloseReleasesHeldConnect", run: checkCloseReleasesHeld},
 	{name: "CloseBeforeUse", run: checkCloseBeforeUse},
 	{name: "NoGoroutineLeak", run: checkNoGoroutineLeak},
+	{name: "Client", run: checkClient},
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -274,6 +276,78 @@ func checkContextDeadline(e *env) {
 		}
 	case <-time.After(300*time.Millisecond + e.cfg.prompt):
 		e.tb.Fatalf("connect with a deadline of 300ms still running after %v", time.Since(start))
+	}
+}
+
+// A caller's deadline ends that request's wait and nothing else: a call
+// to a service slower than its deadline fails, and the /meta/connect held
+// meanwhile is neither failed nor torn (only a context ended with the cause
+// bayeux.ErrNetworkDelay, the client's own deadline, may judge the server
+// silent).
+func checkCallerDeadline(e *env) {
+	id := e.session()
+	e.srv.HandleService("/service/harness/slow", func(bayeux.Message) (any, error) {
+		time.Sleep(300 * time.Millisecond)
+		return "late", nil
+	})
+	held := e.hold(e.ctx, id, "c1")
+	ctx, cancel := context.WithTimeout(e.ctx, 50*time.Millisecond)
+	defer cancel()
+	r := e.await(e.goRT(ctx, publishMsg(id, "slow", "/service/harness/slow", 1)), "a call past its deadline")
+	if r.err == nil {
+		e.tb.Fatalf("a call past its 50ms deadline returned no error: %+v", r.msgs)
+	}
+	time.Sleep(400 * time.Millisecond) // the late reply comes
+	select {
+	case r := <-held:
+		e.tb.Fatalf("the held connect ended after another request's deadline: %+v, %v", r.msgs, r.err)
+	default:
+	}
+	// The held connect is alive: an event releases it.
+	if p, ok := reply(e.rt(publishMsg(id, "p", "/harness/nobody", 1)), "p"); !ok || !p.Successful {
+		e.tb.Fatalf("publish after the deadline answered %+v", p)
+	}
+	e.srv.ExpireSession(id)
+	if r := e.await(held, "held connect after the session expired"); r.err != nil {
+		e.tb.Errorf("held connect failed: %v", r.err)
+	}
+}
+
+// The session bayeux.Client over the transport, end to end: connect,
+// subscribe to a pattern, publish, receive, disconnect, with no goroutine
+// left once Done closes.
+func checkClient(e *env) {
+	c, err := bayeux.NewClient(e.srv.URL, bayeux.WithHTTPClient(e.client), bayeux.WithTransports(e.newTransport()),
+		bayeux.WithLogger(discardLogger()))
+	if err != nil {
+		e.tb.Fatalf("NewClient: %v", err)
+	}
+	if err := c.Connect(e.ctx); err != nil {
+		e.tb.Fatalf("Connect: %v", err)
+	}
+	got := make(chan bayeux.Message, 1)
+	if _, err := c.Subscribe(e.ctx, "/harness/*", func(m bayeux.Message) { got <- m }); err != nil {
+		e.tb.Fatalf("Subscribe: %v", err)
+	}
+	if err := c.Publish(e.ctx, "/harness/new", map[string]int{"n": 7}); err != nil {
+		e.tb.Fatalf("Publish: %v", err)
+	}
+	select {
+	case m := <-got:
+		var v struct{ N int }
+		if err := json.Unmarshal(m.Data, &v); err != nil || m.Channel != "/harness/new" || v.N != 7 {
+			e.tb.Errorf("received %+v (%v)", m, err)
+		}
+	case <-e.ctx.Done():
+		e.tb.Fatal("event not received")
+	}
+	if err := c.Disconnect(e.ctx); err != nil {
+		e.tb.Errorf("Disconnect: %v", err)
+	}
+	select {
+	case <-c.Done():
+	case <-e.ctx.Done():
+		e.tb.Fatal("Done not closed after Disconnect")
 	}
 }
 

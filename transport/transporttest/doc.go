@@ -15,7 +15,11 @@
 // HTTP answers, a *bayeux.DecodeError cause for an answer that is not
 // Bayeux JSON, Refused for a refused upgrade); Close ending a held connect
 // with bayeux.ErrClosed, RoundTrip after Close returning bayeux.ErrClosed,
-// no Receive after Close; and no goroutine left after Close.
+// no Receive after Close; no goroutine left after Close; a caller's
+// deadline ending that request alone (a held /meta/connect survives it:
+// only a context whose cause is bayeux.ErrNetworkDelay may judge the
+// server silent); and the session bayeux.Client over the transport, end to
+// end.
 //
 // The transport must speak one of the connection types bayeuxtest serves
 // (long-polling, callback-polling or websocket), and name it in Name.
