@@ -153,11 +153,11 @@ func (s *Subscription) enqueue(m *Message) {
 	if p := s.c.payload; p != s.payload {
 		// A new payload: queued as it is while the queue keeps less than
 		// maxPinnedBytes of bodies alive (always, into an empty queue).
-		size := s.c.payloadSize
-		s.payload, s.payloadSize = p, size
-		s.detach = s.pinned > 0 && s.pinned+size > maxPinnedBytes
+		psize := s.c.payloadSize
+		s.payload, s.payloadSize = p, psize
+		s.detach = s.pinned > 0 && s.pinned+psize > maxPinnedBytes
 		if !s.detach {
-			s.pinned += size
+			s.pinned += psize
 		}
 	}
 	if s.detach {
