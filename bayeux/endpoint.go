@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bayeux-go/sdk/internal/staleconn"
 )
 
 // endpoint is the wire layer both clients are built on: the configured
@@ -67,6 +69,11 @@ const ownBufferSize = 1024
 // clone of dt with ownIdleConnTimeout and ownBufferSize.
 func newOwnTransport(dt *http.Transport) *http.Transport {
 	t := dt.Clone()
+	// A connection the server closed right after a response (Ruby Faye
+	// under puma does, without "Connection: close") fails the next
+	// request before any byte of it is written, so that it can be sent
+	// again without being delivered twice.
+	t.DialContext = staleconn.Dial(t.DialContext)
 	t.IdleConnTimeout = ownIdleConnTimeout
 	t.ReadBufferSize, t.WriteBufferSize = ownBufferSize, ownBufferSize
 	return t

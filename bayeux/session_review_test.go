@@ -618,3 +618,35 @@ func (e *handleExt) client() *bayeux.BayeuxClient {
 	defer e.mu.Unlock()
 	return e.b
 }
+
+// A publish the server processed before the connection broke, with no
+// byte of the answer: by default it is not sent again (Publish returns
+// the transport failure; subscribers get it once); with
+// WithResendPublishes it is sent once more and Publish succeeds.
+func TestPublishAfterProcessedTearIsAtMostOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		opts   []bayeux.Option
+		resend bool
+	}{{"default", nil, false}, {"WithResendPublishes", []bayeux.Option{bayeux.WithResendPublishes()}, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			leakCheck(t)
+			srv := newServer(t)
+			c := newClient(t, srv, transportCases[0], tt.opts...)
+			connect(t, c)
+			// A first publish leaves its connection idle for the next.
+			if err := c.Publish(ctxT(t), "/warmup", 0); err != nil {
+				t.Fatal(err)
+			}
+			srv.InjectFault(bayeuxtest.Fault{Channel: "/orders/**", Tear: true, Process: true})
+			err := c.Publish(ctxT(t), "/orders/new", 1)
+			n := srv.Count("/orders/new")
+			switch {
+			case tt.resend && (err != nil || n != 2):
+				t.Fatalf("at-least-once: Publish = %v, received %d times; want nil and 2", err, n)
+			case !tt.resend && (!errors.Is(err, bayeux.ErrTransport) || n != 1):
+				t.Fatalf("at-most-once: Publish = %v, received %d times; want a transport error and 1", err, n)
+			}
+		})
+	}
+}

@@ -13,8 +13,10 @@
 // off unless asked for. With WithReuseRetry, a request that failed on a
 // reused kept-alive connection before any byte of the response arrived
 // (the server closed the idle connection as the request went out, as
-// several Rack servers do) is sent once more on a fresh connection, as
-// browsers do; nothing else is ever re-sent by it.
+// several Rack servers do) is sent once more on a fresh connection when
+// that cannot deliver a message twice: a request marked Retry, or one that
+// provably never reached the server (WithResendUncertain re-sends the
+// others too); nothing else is ever re-sent by it.
 //
 // WebSocket is a raw websocket connection (github.com/gorilla/websocket):
 // frames are written and read as they are, text, binary or close, with the

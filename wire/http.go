@@ -7,9 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/bayeux-go/sdk/internal/staleconn"
 )
 
 // DefaultMaxBodyBytes bounds a response body unless WithMaxBodyBytes says
@@ -145,12 +149,26 @@ func WithRetry(p RetryPolicy) HTTPOption { return func(h *HTTP) { h.retry = p } 
 
 // WithReuseRetry makes a request that failed on a reused kept-alive
 // connection before any byte of the response arrived be sent once more, on
-// a fresh connection when the lane's client uses an *http.Transport. The
-// server cannot have answered it; a server that closes an idle connection
-// as a request goes out (without "Connection: close" on its previous
-// answer) has not read it either. Such a failure is the only one after
-// which a request that is not marked Retry is re-sent. Off by default.
+// a fresh connection when the lane's client uses an *http.Transport, when
+// that cannot deliver a message twice: the request is marked Retry, or it
+// provably never reached the server (the connection was found closed
+// before anything of it was written, net/http's "server closed idle
+// connection" or the check of the connections NewHTTP makes; or the
+// server reset the connection, as a socket closed with the request unread
+// does). WithResendUncertain extends it to every request. A connection
+// found closed after being idle less than a second marks a server that
+// closes kept-alive connections after each response (Ruby Faye under
+// puma): requests not marked Retry then go on connections of their own.
+// Such a failure is the only one after which a request that is not marked
+// Retry is re-sent. Off by default.
 func WithReuseRetry(on bool) HTTPOption { return func(h *HTTP) { h.reuseRetry = on } }
+
+// WithResendUncertain makes the re-send of WithReuseRetry apply to every
+// request, those not marked Retry included, even when the failure leaves
+// unknown whether the server read the request: at-least-once, Faye's
+// choice (bayeux.WithResendPublishes). Without it such a request is
+// re-sent only when it provably never reached the server.
+func WithResendUncertain(on bool) HTTPOption { return func(h *HTTP) { h.resendUncertain = on } }
 
 // HTTP sends raw requests to a Bayeux server. Create it with NewHTTP; its
 // methods are safe for concurrent use.
@@ -163,6 +181,13 @@ type HTTP struct {
 	maxBody    int64
 	retry      RetryPolicy
 	reuseRetry bool
+	// resendUncertain: see WithResendUncertain.
+	resendUncertain bool
+	// closesAfterResponse is learnt from a stale connection that had been
+	// idle only briefly: the server closes kept-alive connections right
+	// after each response. Requests not marked Retry then go on
+	// connections of their own, which cannot be stale.
+	closesAfterResponse atomic.Bool
 
 	// lastBody is, by lane, the size of the last body of unknown length
 	// read: the size hint for the next one (see ReadBodySized).
@@ -192,7 +217,9 @@ func NewHTTP(opts ...HTTPOption) *HTTP {
 
 func defaultTransport() http.RoundTripper {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
-		return t.Clone()
+		t = t.Clone()
+		t.DialContext = staleconn.Dial(t.DialContext)
+		return t
 	}
 	return http.DefaultTransport
 }
@@ -239,6 +266,9 @@ func (h *HTTP) GetJSONP(ctx context.Context, lane Lane, base, callback string, m
 // information (a callback-polling query carries the messages).
 func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 	client := h.clients[r.Lane&1]
+	if !r.Retry && h.reuseRetry && h.closesAfterResponse.Load() {
+		client = h.freshClient(client)
+	}
 	attempts, resent := 0, false
 	for retries := 0; ; retries++ {
 		attempts++
@@ -246,10 +276,17 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 		if err != nil && h.reuseRetry && !resent && tr.staleConn() && ctx.Err() == nil && !isTimeout(err) {
 			// The server closed a kept-alive connection under the
 			// request: it has not answered it. Once, on a fresh
-			// connection.
-			resent = true
-			attempts++
-			resp, _, err = h.send(ctx, h.freshClient(client), r)
+			// connection, when re-sending cannot deliver a message twice:
+			// a request marked Retry, one that provably never reached the
+			// server, or any with WithResendUncertain.
+			if time.Duration(tr.idle.Load()) < closedAfterResponseIdle {
+				h.closesAfterResponse.Store(true)
+			}
+			if r.Retry || h.resendUncertain || notSent(err) {
+				resent = true
+				attempts++
+				resp, _, err = h.send(ctx, h.freshClient(client), r)
+			}
 		}
 		if r.Retry && retries < h.retry.Max && ctx.Err() == nil && retryable(resp, err) {
 			status := 0
@@ -433,6 +470,22 @@ func retryable(resp *http.Response, err error) bool {
 
 // isTimeout reports whether err is a timeout (the server may be slow, not
 // gone: such a request is never re-sent on a fresh connection).
+// closedAfterResponseIdle: a connection found closed by the server after
+// being idle less than this was closed right after its last response, not
+// at the end of an idle timeout.
+const closedAfterResponseIdle = time.Second
+
+// notSent reports whether a request that failed on a stale kept-alive
+// connection provably never reached the server: nothing of it was written
+// (the connection was found closed first: net/http's "server closed idle
+// connection", or the check of staleconn), or the server reset the
+// connection, which a socket closed with unread data does: the server did
+// not read the whole request, so it did not process it.
+func notSent(err error) bool {
+	return staleconn.NotSent(err) || errors.Is(err, syscall.ECONNRESET) ||
+		strings.Contains(err.Error(), "server closed idle connection")
+}
+
 func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout()

@@ -96,7 +96,8 @@ func TestReuseRetryServerClosingOnReuse(t *testing.T) {
 	})
 	t.Run("on", func(t *testing.T) {
 		srv := startClosing(t, closingserver.CloseOnReuse)
-		h := newHTTP(t, wire.WithReuseRetry(true))
+		// A publish whose fate is unknown is re-sent only at-least-once.
+		h := newHTTP(t, wire.WithReuseRetry(true), wire.WithResendUncertain(true))
 		ctx := testCtx(t)
 		resent := 0
 		for i := range n {

@@ -12,6 +12,7 @@ import (
 type connTrace struct {
 	reused    atomic.Bool
 	firstByte atomic.Bool
+	idle      atomic.Int64 // how long a reused connection had been idle (ns)
 	// hooks are bound to this connTrace once: a trace is recycled (see
 	// newConnTrace) so that an exchange does not allocate them anew.
 	hooks httptrace.ClientTrace
@@ -20,7 +21,10 @@ type connTrace struct {
 var tracePool = sync.Pool{New: func() any {
 	t := new(connTrace)
 	t.hooks = httptrace.ClientTrace{
-		GotConn:              func(info httptrace.GotConnInfo) { t.reused.Store(info.Reused) },
+		GotConn: func(info httptrace.GotConnInfo) {
+			t.reused.Store(info.Reused)
+			t.idle.Store(int64(info.IdleTime))
+		},
 		GotFirstResponseByte: func() { t.firstByte.Store(true) },
 	}
 	return t
@@ -32,6 +36,7 @@ func newConnTrace() *connTrace {
 	t := tracePool.Get().(*connTrace)
 	t.reused.Store(false)
 	t.firstByte.Store(false)
+	t.idle.Store(0)
 	return t
 }
 

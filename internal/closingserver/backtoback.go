@@ -3,11 +3,13 @@ package closingserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/internal/staleconn"
 )
 
 // PublishBackToBack sends n publishes through tr (bound to a client with
@@ -32,31 +34,88 @@ func (s *Server) PublishBackToBack(ctx context.Context, tr bayeux.Transport, n i
 	return nil
 }
 
-// BackToBack runs PublishBackToBack with n publishes against a server of
-// each behaviour that keeps no request unanswered (CloseAfterResponse and
-// CloseOnReuse), with a transport that newTransport binds to a private
-// http.Client.
-func BackToBack(ctx context.Context, n int, newTransport func(*http.Client) (bayeux.Transport, error)) error {
-	for _, b := range []Behavior{CloseAfterResponse, CloseOnReuse} {
-		if err := backToBack(ctx, b, n, newTransport); err != nil {
-			return fmt.Errorf("behavior %d: %w", b, err)
+// BackToBack runs n back-to-back publishes through a transport that
+// newTransport binds to a private http.Client like the SDK's own (with
+// resend, the
+// TransportConfig.ResendPublishes to give it), against each kind of
+// server that keeps no request unanswered:
+//
+//   - CloseAfterResponse (Ruby Faye under puma), publishes at-most-once:
+//     every publish succeeds and is processed once, since the closed
+//     connection is found before a request is written (or learnt, and
+//     publishes then go on connections of their own);
+//   - CloseOnReuse, publishes at-least-once: every publish succeeds and is
+//     processed once (the server never processed a request it closed the
+//     connection on);
+//   - CloseOnReuse, publishes at-most-once: a publish the server may have
+//     read fails rather than being sent again; none is processed twice.
+func BackToBack(ctx context.Context, n int, newTransport func(c *http.Client, resend bool) (bayeux.Transport, error)) error {
+	for _, run := range []struct {
+		b      Behavior
+		resend bool
+	}{{CloseAfterResponse, false}, {CloseOnReuse, true}} {
+		if err := backToBack(ctx, run.b, run.resend, n, newTransport); err != nil {
+			return fmt.Errorf("behavior %d, resend %t: %w", run.b, run.resend, err)
 		}
+	}
+	return atMostOnce(ctx, n/10, newTransport)
+}
+
+func backToBack(ctx context.Context, b Behavior, resend bool, n int, newTransport func(*http.Client, bool) (bayeux.Transport, error)) error {
+	srv, tr, done, err := start(b, resend, newTransport)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return srv.PublishBackToBack(ctx, tr, n)
+}
+
+// atMostOnce sends n publishes to a CloseOnReuse server without
+// re-sending: some fail, none is processed twice.
+func atMostOnce(ctx context.Context, n int, newTransport func(*http.Client, bool) (bayeux.Transport, error)) error {
+	srv, tr, done, err := start(CloseOnReuse, false, newTransport)
+	if err != nil {
+		return err
+	}
+	defer done()
+	failed := 0
+	for i := range n {
+		id := "q" + strconv.Itoa(i)
+		msgs := []bayeux.Message{{ID: id, Channel: "/chat/room", ClientID: "c1", Data: json.RawMessage(strconv.Itoa(i))}}
+		if _, err := tr.RoundTrip(ctx, srv.URL, msgs); err != nil {
+			if !errors.Is(err, bayeux.ErrTransport) {
+				return fmt.Errorf("publish %d: %w, want a transport error", i, err)
+			}
+			failed++
+		}
+		if p := srv.Processed(id); p > 1 {
+			return fmt.Errorf("publish %d processed %d times without re-sending", i, p)
+		}
+	}
+	if failed == 0 {
+		return errors.New("at-most-once: no publish failed against a server closing reused connections")
 	}
 	return nil
 }
 
-func backToBack(ctx context.Context, b Behavior, n int, newTransport func(*http.Client) (bayeux.Transport, error)) error {
+func start(b Behavior, resend bool, newTransport func(*http.Client, bool) (bayeux.Transport, error)) (*Server, bayeux.Transport, func(), error) {
 	srv, err := Start(b)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	defer srv.Close()
-	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	defer c.CloseIdleConnections()
-	tr, err := newTransport(c)
+	// A client like the SDK's own: its connections check, before a
+	// request, that the server has not closed them (staleconn).
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = staleconn.Dial(t.DialContext)
+	c := &http.Client{Transport: t}
+	tr, err := newTransport(c, resend)
 	if err != nil {
-		return err
+		srv.Close()
+		return nil, nil, nil, err
 	}
-	defer tr.Close()
-	return srv.PublishBackToBack(ctx, tr, n)
+	return srv, tr, func() {
+		_ = tr.Close()
+		c.CloseIdleConnections()
+		srv.Close()
+	}, nil
 }

@@ -627,18 +627,29 @@ func FuzzSplit(f *testing.F) {
 
 // net/http re-sends an idempotent request (a GET) by itself when a reused
 // connection breaks before the answer, as often as it finds another idle
-// connection. A GET carrying a publish is re-sent only by the transport,
-// once, on a fresh connection, when it failed on a reused one before any
-// byte of the answer (the server closing a kept-alive connection); a
-// failure on a fresh connection is never re-sent.
+// connection. A GET carrying a publish that the server processed before
+// the connection broke is not re-sent by default (at-most-once); with
+// TransportConfig.ResendPublishes the transport sends it once more, on a
+// fresh connection, when it failed on a reused one before any byte of the
+// answer; a failure on a fresh connection is never re-sent.
 func TestPublishResentOnlyOnceAfterReusedConn(t *testing.T) {
+	for _, resend := range []bool{false, true} {
+		t.Run(fmt.Sprintf("resend=%t", resend), func(t *testing.T) { testPublishResentOnlyOnce(t, resend) })
+	}
+}
+
+func testPublishResentOnlyOnce(t *testing.T, resend bool) {
 	var publishes atomic.Int64
+	broken := int64(2) // the publish on a reused connection, then the one on a fresh one
+	if resend {
+		broken = 3 // and the re-sent copy of the first
+	}
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		jr := parseRequest(t, r)
 		if r.ContentLength != 0 || len(r.TransferEncoding) != 0 {
 			t.Errorf("GET sent with a body: Content-Length %d, Transfer-Encoding %v", r.ContentLength, r.TransferEncoding)
 		}
-		if jr.msgs[0].Channel != bayeux.MetaConnect && publishes.Add(1) <= 3 {
+		if jr.msgs[0].Channel != bayeux.MetaConnect && publishes.Add(1) <= broken {
 			// Processed, then the connection breaks before the answer.
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
@@ -648,18 +659,26 @@ func TestPublishResentOnlyOnceAfterReusedConn(t *testing.T) {
 		}
 		writeJSONP(w, jr.callback, replies(jr.msgs))
 	})
-	tr := newTransport(t, srv.Client(), nil, WithRetryWait(time.Millisecond, time.Millisecond))
+	tr := New(WithRetryWait(time.Millisecond, time.Millisecond))
+	if err := tr.Init(bayeux.TransportConfig{HTTPClient: srv.Client(), Logger: slog.New(slog.DiscardHandler), ResendPublishes: resend}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
 	ctx := testCtx(t)
 	// The first request leaves an idle keep-alive connection to reuse.
 	if _, err := tr.RoundTrip(ctx, srv.URL, connectBatch("1")); err != nil {
 		t.Fatal(err)
 	}
+	want := int64(1) // processed once, not re-sent
+	if resend {
+		want = 2 // reused connection, then a fresh one
+	}
 	_, err := tr.RoundTrip(ctx, srv.URL, []bayeux.Message{publish("2", "twice")})
 	if !errors.Is(err, bayeux.ErrTransport) {
 		t.Errorf("err = %v, want a transport error", err)
 	}
-	if n := publishes.Load(); n != 2 {
-		t.Errorf("the publish reached the server %d times, want 2 (reused connection, then a fresh one)", n)
+	if n := publishes.Load(); n != want {
+		t.Errorf("the publish reached the server %d times, want %d", n, want)
 	}
 	// On a fresh connection: sent once.
 	srv.Client().CloseIdleConnections()
@@ -667,8 +686,8 @@ func TestPublishResentOnlyOnceAfterReusedConn(t *testing.T) {
 	if !errors.Is(err, bayeux.ErrTransport) {
 		t.Errorf("err = %v, want a transport error", err)
 	}
-	if n := publishes.Load(); n != 3 {
-		t.Errorf("the publish on a fresh connection reached the server %d times", n-2)
+	if n := publishes.Load(); n != want+1 {
+		t.Errorf("the publish on a fresh connection reached the server %d times", n-want)
 	}
 	// A later publish works normally.
 	if _, err := tr.RoundTrip(ctx, srv.URL, []bayeux.Message{publish("4", "x")}); err != nil {

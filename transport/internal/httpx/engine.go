@@ -133,6 +133,7 @@ func (e *Engine) Init(cfg bayeux.TransportConfig) error {
 			OnRetry: e.onRetry,
 		}),
 		wire.WithReuseRetry(true),
+		wire.WithResendUncertain(cfg.ResendPublishes),
 	)
 	e.inited = true
 	return nil
