@@ -50,8 +50,9 @@ type Stats struct {
 	// transport (no answer, a torn connection, an HTTP error).
 	TransportFailures uint64
 	// BytesIn and BytesOut count the bytes of the Bayeux payloads
-	// received and sent; WebSocketRedials the websocket connections opened
-	// after the first. (Transports of your own count them if they use
+	// received and sent (for callback-polling, the query of each request);
+	// WebSocketRedials the websocket connections opened after the first.
+	// (Transports of your own count them if they use
 	// TransportConfig.Counters.)
 	BytesIn, BytesOut uint64
 	WebSocketRedials  uint64

@@ -94,6 +94,9 @@ func TestStatsCountsWhatHappened(t *testing.T) {
 	if st.Connects < 2 || st.LastConnect.IsZero() || time.Since(st.LastEvent) > time.Minute {
 		t.Errorf("connects %d, last connect %v, last event %v", st.Connects, st.LastConnect, st.LastEvent)
 	}
+	if st.BytesIn == 0 || st.BytesOut == 0 {
+		t.Errorf("bytes in %d, out %d", st.BytesIn, st.BytesOut)
+	}
 	if st.State != bayeux.StateConnected || st.Transport != "long-polling" {
 		t.Errorf("state %v over %q", st.State, st.Transport)
 	}

@@ -279,12 +279,24 @@ func (e *Engine) Send(ctx context.Context, r *wire.Request) ([]byte, error) {
 
 func (e *Engine) send(ctx context.Context, r *wire.Request) ([]byte, error) {
 	e.mu.RLock()
-	h := e.http
+	h, counters := e.http, e.cfg.Counters
 	e.mu.RUnlock()
 	if h == nil {
 		return nil, e.fail(0, errors.New("transport used before Init"))
 	}
 	ex, err := h.Do(ctx, r)
+	if n := counters; n != nil {
+		// The payload sent: the body, or the query of a callback-polling
+		// GET, which carries the messages.
+		out := len(r.Body)
+		if out == 0 {
+			out = len(r.URL)
+		}
+		n.BytesOut.Add(uint64(out))
+		if ex != nil {
+			n.BytesIn.Add(uint64(len(ex.Body)))
+		}
+	}
 	if err != nil || ex.Resent || ex.StatusCode != http.StatusOK || len(ex.Body) == 0 {
 		return e.failed(ctx, r.Lane, ex, err)
 	}
