@@ -27,6 +27,7 @@ test: tools npm fmt vet staticcheck gotest fuzz-short
 
 tools:
 	@command -v $(GO) >/dev/null 2>&1 || { echo "make: go not found on PATH (Go is expected at /usr/local/go/bin)" >&2; exit 1; }
+	@command -v gcc >/dev/null 2>&1 || { echo "make: gcc not found on PATH; go test -race needs it (cgo). Install it, e.g. apt-get install gcc" >&2; exit 1; }
 	@command -v node >/dev/null 2>&1 || { echo "make: node (Node.js) not found on PATH; the interop tests run Faye and cometd-nodejs-server in it. Install it, e.g. apt-get install nodejs npm" >&2; exit 1; }
 	@command -v npm >/dev/null 2>&1 || { echo "make: npm not found on PATH; it installs the interop peers. Install it, e.g. apt-get install npm" >&2; exit 1; }
 

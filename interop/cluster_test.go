@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -39,23 +40,32 @@ const fayeMaxIntervalMS = "1000"
 // re-subscribe at B.
 const failoverBound = 15 * time.Second
 
-// requireRedis returns the path of redis-server, skipping the test when it
-// is absent and the interop tests are off, failing it when they are on.
-func requireRedis(t *testing.T) string {
+// redisCommand returns the command that runs a throw-away Redis server on
+// port: a real redis-server when one is on PATH, otherwise the in-process
+// one of the redisserver module (miniredis), so that the test needs no
+// system package.
+func redisCommand(t *testing.T, port int) (*exec.Cmd, string) {
 	t.Helper()
-	p, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv(interopEnv) == "1" {
-			t.Fatalf("%s=1 but redis-server is not on PATH (%v): install it (Debian: apt-get install redis-server; .ci/run does)", interopEnv, err)
-		}
-		t.Skipf("cluster failover needs redis-server (Debian: apt-get install redis-server) and %s=1", interopEnv)
+	if p, err := exec.LookPath("redis-server"); err == nil {
+		return exec.Command(p, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--dir", t.TempDir()), "redis-server"
 	}
-	return p
+	cmd := exec.Command(goCommand(), "run", ".", "-port", strconv.Itoa(port))
+	cmd.Dir = "redisserver"
+	return cmd, "redisserver (miniredis)"
+}
+
+// goCommand returns the go command running the tests.
+func goCommand() string {
+	if p, err := exec.LookPath(filepath.Join(runtime.GOROOT(), "bin", "go")); err == nil {
+		return p
+	}
+	return "go"
 }
 
 // startRedis runs a throw-away Redis server on a free port of 127.0.0.1
 // and returns the port.
-func startRedis(t *testing.T, path string) int {
+func startRedis(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,33 +73,39 @@ func startRedis(t *testing.T, path string) int {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", t.TempDir())
+	cmd, name := redisCommand(t, port)
+	stdin, err := cmd.StdinPipe() // the in-process one runs until stdin ends
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
+		stdin.Close()
 		_ = cmd.Process.Kill()
 		<-exited
 	})
-	deadline := time.Now().Add(10 * time.Second)
+	// go run may first build the server.
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
 		if err == nil {
 			c.Close()
+			t.Logf("Redis: %s on port %d", name, port)
 			return port
 		}
 		select {
 		case <-exited:
-			t.Fatalf("redis-server exited: %s", out.String())
+			t.Fatalf("%s exited: %s", name, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server not listening on %d: %v", port, err)
+			t.Fatalf("%s not listening on %d: %v", name, port, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -127,7 +143,6 @@ type stream struct {
 }
 
 func TestClusterFailover(t *testing.T) {
-	redisPath := requireRedis(t)
 	requireInterop(t)
 	if _, err := os.Stat(filepath.Join("node_modules", "faye-redis", "package.json")); err != nil {
 		t.Fatalf("npm package faye-redis is not installed (%v): run `npm ci --prefix interop`", err)
@@ -135,7 +150,7 @@ func TestClusterFailover(t *testing.T) {
 	for _, kind := range []string{lp, ws} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			runFailover(t, kind, startRedis(t, redisPath))
+			runFailover(t, kind, startRedis(t))
 		})
 	}
 }

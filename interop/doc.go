@@ -4,8 +4,9 @@
 // every transport each server supports (handshake, subscriptions, publish,
 // remote calls, disconnect), recovery after a server restart, a session
 // expiry and a torn connection, failover between two Faye nodes sharing a
-// Redis server (the faye-redis engine; it needs redis-server, which
-// .ci/run installs), that Faye's client and the SDK's bayeuxtest server
+// Redis server (the faye-redis engine, on redis-server when it is on PATH,
+// otherwise on the in-process Redis of the interop/redisserver module),
+// that Faye's client and the SDK's bayeuxtest server
 // understand each other, and that ext/ack loses nothing across torn
 // responses with cometd-nodejs-server's ack-extension.
 //
