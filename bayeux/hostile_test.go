@@ -372,3 +372,29 @@ func refusedAddr(t *testing.T) string {
 	l.Close() // connection refused from now on
 	return addr
 }
+
+// An https:// URL answered by a plain HTTP server fails Connect at once
+// (a TLS mismatch never heals), over every transport, with the cause.
+func TestConnectFailsAtOnceOnTLSMismatch(t *testing.T) {
+	leakCheck(t)
+	srv := newServer(t)
+	url := strings.Replace(srv.URL, "http://", "https://", 1)
+	for _, tc := range transportCases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := bayeux.NewClient(url, bayeux.WithTransports(tc.new()...), bayeux.WithBackoff(50*time.Millisecond, 100*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			err = c.Connect(ctx)
+			if err == nil || ctx.Err() != nil || time.Since(start) > 3*time.Second {
+				t.Fatalf("Connect = %v after %v, want a failure at once", err, time.Since(start))
+			}
+			if !strings.Contains(err.Error(), "TLS") && !strings.Contains(err.Error(), "HTTPS") {
+				t.Errorf("the cause is lost: %v", err)
+			}
+		})
+	}
+}

@@ -2,8 +2,11 @@ package bayeux
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -408,9 +411,9 @@ func (c *Client) endSession(err error, terminated bool) {
 // permanent reports whether a failure of the first handshake will not go
 // away by retrying: an HTTP 4xx answer other than 408 and 429 (a wrong URL,
 // a proxy asking for credentials, a transport the server does not serve),
-// or a redirect refused.
+// a redirect refused, or a TLS mismatch.
 func permanent(err error) bool {
-	if errors.Is(err, ErrRedirect) {
+	if errors.Is(err, ErrRedirect) || tlsMismatch(err) {
 		return true
 	}
 	var te *TransportError
@@ -418,4 +421,19 @@ func permanent(err error) bool {
 		return false
 	}
 	return te.StatusCode >= 400 && te.StatusCode < 500 && te.StatusCode != 408 && te.StatusCode != 429
+}
+
+// tlsMismatch reports whether err is a TLS failure no retry heals: an
+// https:// or wss:// URL answered by a plain HTTP server (a record that is
+// not TLS), or a server certificate that does not verify.
+func tlsMismatch(err error) bool {
+	var (
+		rh tls.RecordHeaderError
+		cv *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+	)
+	return errors.As(err, &rh) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }

@@ -126,10 +126,27 @@ func (f *clientFlags) newClient(cmd string, s *status, more ...bayeux.Option) (*
 		opts = append(opts, bayeux.WithExtensions(&extExtension{ext: f.ext.m}))
 	}
 	if f.verbose {
-		opts = append(opts, bayeux.WithLogger(slog.New(slog.NewTextHandler(s.w, nil))))
+		opts = append(opts, bayeux.WithLogger(slog.New(toldOnce{slog.NewTextHandler(s.w, nil)})))
 	}
 	opts = append(opts, bayeux.WithStateListener(s.stateChanged))
-	return bayeux.NewClient(f.url, append(opts, more...)...)
+	opts = append(opts, more...)
+	// The command's error handler, behind the one that tells a failing
+	// Connect once and leaves the session's failures to the state
+	// listener.
+	var o bayeux.Options
+	for _, opt := range more {
+		opt(&o)
+	}
+	handler := o.ErrorHandler
+	opts = append(opts, bayeux.WithErrorHandler(func(err error) {
+		if s.connectFailure(err, f.url, f.connectTimeout) || sessionError(err) {
+			return
+		}
+		if handler != nil {
+			handler(err)
+		}
+	}))
+	return bayeux.NewClient(f.url, opts...)
 }
 
 // connect connects c within -connect-timeout and explains a refused
@@ -138,20 +155,59 @@ func (f *clientFlags) connect(ctx context.Context, c *bayeux.Client, s *status) 
 	cctx, cancel := context.WithTimeout(ctx, f.connectTimeout)
 	defer cancel()
 	s.printf("connecting to %s (transport %s)", f.url, f.transport)
+	s.connecting.Store(true)
 	err := c.Connect(cctx)
+	s.connecting.Store(false)
 	switch {
 	case err == nil:
+		s.connected.Store(true)
 		s.printf("connected over %s, clientId %s", c.TransportName(), c.ClientID())
 		return nil
 	case ctx.Err() != nil:
 		return errors.New("interrupted while connecting")
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("could not connect to %s within %s (-connect-timeout)", f.url, f.connectTimeout)
+		var te *bayeux.TransportError
+		var se *bayeux.ServerError
+		last := ""
+		switch {
+		case errors.As(err, &te):
+			last = ": " + cause(te)
+		case errors.As(err, &se):
+			last = ": " + cause(se)
+		}
+		return fmt.Errorf("could not connect to %s within %s (-connect-timeout)%s", f.url, f.connectTimeout, last)
 	case f.transport != "auto" && (errors.Is(err, bayeux.ErrNoTransport) || errors.Is(err, bayeux.ErrNoCommonTransport)):
 		return fmt.Errorf("the server refused transport %s (try -transport auto): %w", f.transport, err)
 	}
 	return err
 }
+
+// toldOnce is the -v log handler: it leaves out the client's records of
+// the events the progress lines already tell (a failed request retried, a
+// session renewed, a connection recovered, a session ended), so that one
+// event is one line.
+type toldOnce struct{ slog.Handler }
+
+// told are the messages of those records.
+var told = map[string]bool{
+	"bayeux request failed; retrying":    true,
+	"bayeux session renewed":             true,
+	"bayeux connection recovered":        true,
+	"bayeux session ended by the server": true,
+}
+
+func (h toldOnce) Handle(ctx context.Context, r slog.Record) error {
+	if told[r.Message] {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h toldOnce) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return toldOnce{h.Handler.WithAttrs(attrs)}
+}
+
+func (h toldOnce) WithGroup(name string) slog.Handler { return toldOnce{h.Handler.WithGroup(name)} }
 
 // disconnect ends the session, sending /meta/disconnect, within 5 s.
 func disconnect(c *bayeux.Client) {

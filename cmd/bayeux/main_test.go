@@ -556,3 +556,68 @@ func TestServeReplay(t *testing.T) {
 		t.Errorf("sub exit %d: %s", code, p.stderr)
 	}
 }
+
+// Nothing listening: -connect-timeout is how long the command keeps
+// trying (beyond the library's 5 s default), it says once that it
+// retries, whatever the terminal, and the failure is one line with its
+// cause and "bayeux:" once.
+func TestConnectTimeoutIsHonoured(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	code, _, errOut := runCLI(t, "pub", "-url", "http://127.0.0.1:1/bayeux", "-connect-timeout", "6s", "/a", "1")
+	took := time.Since(start)
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if code != 1 || len(lines) != 2 {
+		t.Fatalf("exit %d, stderr %q: want 1 and two lines", code, errOut)
+	}
+	if !strings.Contains(lines[0], "cannot reach http://127.0.0.1:1/bayeux yet") || !strings.Contains(lines[0], "retrying for up to 6s") {
+		t.Errorf("first line %q: want the retry notice", lines[0])
+	}
+	if !strings.Contains(lines[1], "within 6s (-connect-timeout)") || !strings.Contains(lines[1], "connection refused") {
+		t.Errorf("last line %q: want the timeout and the cause", lines[1])
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "bayeux: ") || strings.Contains(l[len("bayeux: "):], " bayeux: ") || strings.Contains(l, "bayeux: bayeux:") {
+			t.Errorf("line %q: want one bayeux: prefix", l)
+		}
+	}
+	if took < 5500*time.Millisecond {
+		t.Errorf("gave up after %v, before -connect-timeout 6s", took)
+	}
+}
+
+// An https:// URL on a plain HTTP server never heals: the command fails at
+// once, saying why, in one line.
+func TestTLSMismatchFailsAtOnce(t *testing.T) {
+	srv := newServer(t)
+	u := strings.Replace(srv.URL, "http://", "https://", 1)
+	start := time.Now()
+	code, _, errOut := runCLI(t, "pub", "-url", u, "/a", "1")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if code != 1 || len(lines) != 1 || time.Since(start) > 5*time.Second {
+		t.Fatalf("exit %d after %v, stderr %q: want 1, at once, one line", code, time.Since(start), errOut)
+	}
+	if !strings.Contains(errOut, "HTTPS") && !strings.Contains(errOut, "TLS") {
+		t.Errorf("stderr %q does not say it is a TLS mismatch", errOut)
+	}
+}
+
+// With -v a lost session is told once: one progress line, not the line,
+// the client's log record and the error again.
+func TestSubVerboseTellsALossOnce(t *testing.T) {
+	srv := newServer(t)
+	sub := start(t, "sub", "-v", "-url", srv.URL, "/a")
+	sub.stderr.waitFor(t, "bayeux: subscribed to /a")
+	srv.ExpireAllSessions()
+	sub.stderr.waitFor(t, "bayeux: reconnected over websocket")
+	out := sub.stderr.String()
+	if n := strings.Count(out, "402"); n != 1 {
+		t.Errorf("the server's unknown-client answer is told %d times, want once:\n%s", n, out)
+	}
+	if strings.Contains(out, "bayeux: bayeux:") || strings.Contains(out, "request failed; retrying") {
+		t.Errorf("duplicate report:\n%s", out)
+	}
+	if code := sub.signal(os.Interrupt); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}

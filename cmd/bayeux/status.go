@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
 )
@@ -14,15 +17,48 @@ import (
 // terminal, or always with -v. Warnings (dropped messages) are always
 // written. Its methods are safe for concurrent use.
 type status struct {
-	mu     sync.Mutex
-	w      io.Writer
-	on     bool
-	client atomic.Pointer[bayeux.Client]
-	lost   bool // a reconnection is under way; guarded by mu
+	mu      sync.Mutex
+	w       io.Writer
+	on      bool
+	verbose bool // -v: the client's logs are on stderr too
+	client  atomic.Pointer[bayeux.Client]
+	lost    bool // a reconnection is under way; guarded by mu
+	// connected is set once Connect succeeded; connecting while it runs,
+	// and retrying once the first failure was told.
+	connected, connecting, retrying atomic.Bool
 }
 
 func newStatus(e *env, verbose bool) *status {
-	return &status{w: e.stderr, on: verbose || e.stderrTTY}
+	return &status{w: e.stderr, on: verbose || e.stderrTTY, verbose: verbose}
+}
+
+// connectFailure tells, once and whatever the terminal, that the server
+// cannot be reached yet and Connect retries: the failures of the first
+// handshake, which the client reports, are not printed one by one (the
+// last one is in Connect's error). It reports whether err was such a
+// failure.
+func (s *status) connectFailure(err error, url string, within time.Duration) bool {
+	if !s.connecting.Load() {
+		return false
+	}
+	if s.retrying.CompareAndSwap(false, true) {
+		s.warnf("cannot reach %s yet (%s); retrying for up to %s (-connect-timeout)", url, cause(err), within)
+	}
+	return true
+}
+
+// sessionError reports whether err is a failure of the session the state
+// listener already tells (a lost connection or session), so that the
+// error handler does not print it a second time.
+func sessionError(err error) bool {
+	var te *bayeux.TransportError
+	var se *bayeux.ServerError
+	return errors.As(err, &te) || errors.As(err, &se)
+}
+
+// cause returns err's text without the library's "bayeux: " prefixes.
+func cause(err error) string {
+	return strings.TrimPrefix(errorLine(err), "bayeux: ")
 }
 
 // printf writes a progress line when progress is shown.
@@ -53,17 +89,18 @@ func (s *status) stateChanged(sc bayeux.StateChange) {
 	s.mu.Unlock()
 	switch {
 	case sc.To == bayeux.StateReconnecting:
-		s.printf("connection lost (%v); retrying", sc.Err)
+		s.printf("connection lost (%s); retrying", cause(sc.Err))
 	case sc.To == bayeux.StateRehandshaking:
-		s.printf("session lost (%v); handshaking again, then subscribing again", sc.Err)
+		s.printf("session lost (%s); handshaking again, then subscribing again", cause(sc.Err))
 	case sc.To == bayeux.StateConnected && lost:
 		name := ""
 		if c := s.client.Load(); c != nil {
 			name = " over " + c.TransportName()
 		}
 		s.printf("reconnected%s, clientId %s", name, sc.ClientID)
-	case sc.To == bayeux.StateDisconnected && sc.Err != nil:
-		s.warnf("session ended: %v", sc.Err)
+	case sc.To == bayeux.StateDisconnected && sc.Err != nil && s.connected.Load():
+		// (A Connect that failed is told once, by its error.)
+		s.warnf("session ended: %s", cause(sc.Err))
 	}
 }
 
