@@ -140,6 +140,10 @@ type Options struct {
 	// closed the connection before it was), and otherwise Publish returns
 	// the failure. See WithResendPublishes.
 	ResendPublishes bool
+	// IgnoreError, when set, decides whether the client goes on after an
+	// error of a subscription or unsubscription no caller waits for
+	// (WithIgnoreError).
+	IgnoreError IgnoreErrorFunc
 }
 
 // WithHTTPClient returns an Option with custom http.Client. The client is

@@ -1,6 +1,7 @@
 package bayeux
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -84,7 +85,7 @@ func (c *Client) reconcile(ch Channel, delay bool) {
 		case sess.lost():
 			c.subs.unsubscribed(ch, nil)
 		default:
-			c.reportError(wrapOp("unsubscribe "+string(ch), err))
+			c.backgroundError(wrapOp("unsubscribe "+string(ch), err))
 			delay = true
 		}
 	}
@@ -132,15 +133,31 @@ func (c *Client) applySubscribe(sess *session, req, reply *Message, err error) b
 		}
 		if c.subs.denied(ch, err) {
 			c.log.Warn("bayeux re-subscription denied; retrying", "channel", string(ch), "err", err)
-			c.reportError(wrapOp("re-subscribe "+string(ch), err))
+			c.backgroundError(wrapOp("re-subscribe "+string(ch), err))
 		}
 		return false
 	default:
 		// A transport failure: the server may have carried the request
 		// out. If nothing wants the channel any more, it is unsubscribed.
 		c.subs.maybeHeld(ch, sess.gen)
-		c.reportError(wrapOp("subscribe "+string(ch), err))
+		c.backgroundError(wrapOp("subscribe "+string(ch), err))
 		return false
+	}
+}
+
+// backgroundError reports err, an error of a subscription or
+// unsubscription the client carries out in the background, and ends the
+// session with it when the user's IgnoreError says not to go on.
+func (c *Client) backgroundError(err error) {
+	c.reportError(err)
+	if f := c.opts.IgnoreError; f != nil && !f(err) {
+		c.track.spawn(func() {
+			if first, running := c.moveToClosing(err); first {
+				ctx, cancel := context.WithTimeout(context.Background(), c.opts.MaxNetworkDelay)
+				defer cancel()
+				_ = c.shutdown(ctx, running, false)
+			}
+		})
 	}
 }
 
