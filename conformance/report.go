@@ -58,7 +58,7 @@ type Result struct {
 	// skip the reason.
 	Seen string `json:"seen"`
 	// Duration is how long the case ran.
-	Duration time.Duration `json:"duration_ns"`
+	Duration time.Duration `json:"durationNs"`
 }
 
 // Report is the outcome of a run.
@@ -68,10 +68,10 @@ type Report struct {
 	// Started is when the run began.
 	Started time.Time `json:"started"`
 	// Duration is how long the run took.
-	Duration time.Duration `json:"duration_ns"`
+	Duration time.Duration `json:"durationNs"`
 	// ConnectionTypes are the types the server advertised in its handshake
 	// reply.
-	ConnectionTypes []string `json:"connection_types"`
+	ConnectionTypes []string `json:"connectionTypes"`
 	// Results holds one entry per case, in catalogue order.
 	Results []Result `json:"results"`
 }

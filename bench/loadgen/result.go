@@ -30,6 +30,10 @@ type Result struct {
 	Expected   int64 `json:"expected"`
 	Received   int64 `json:"received"`
 	Lost       int64 `json:"lost"`
+	// Interrupted is set when the run was interrupted (Ctrl-C): the figures
+	// cover what was published until then, and deliveries still missing
+	// after a short grace are in flight, not lost.
+	Interrupted bool `json:"interrupted,omitempty"`
 	Unexpected int64 `json:"unexpected"`
 	// Dropped counts the messages the clients dropped because a
 	// subscription's queue was full.

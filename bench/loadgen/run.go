@@ -67,7 +67,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	r.publish(ctx)
 	res.PublishSeconds = time.Since(start).Seconds()
-	r.drain(ctx)
+	if ctx.Err() != nil {
+		// Interrupted: publishing stopped; what is in flight still
+		// arrives (it is not lost), within a short grace.
+		res.Interrupted = true
+		grace, cancel := context.WithTimeout(context.Background(), interruptGrace)
+		r.drain(grace)
+		cancel()
+	} else {
+		r.drain(ctx)
+	}
 	stopProgress()
 	res.ClientCPUSeconds = (processCPU() - cpu0).Seconds()
 	if busy1, ok := machineBusy(); ok && busyOK {
@@ -248,6 +257,10 @@ func (r *run) send(ctx context.Context, c *bayeux.Client, n int) {
 	}
 	r.sent.Add(int64(n))
 }
+
+// interruptGrace is how long an interrupted run waits for the deliveries in
+// flight.
+const interruptGrace = 3 * time.Second
 
 // drain waits until every expected delivery arrived, or cfg.Drain.
 func (r *run) drain(ctx context.Context) {

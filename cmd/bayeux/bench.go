@@ -90,6 +90,9 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer, stderr
 		}
 		defer stop()
 	}
+	if cfg.Transport != loadgen.WebSocket && cfg.Transport != loadgen.LongPolling {
+		return &usageError{cmd: "bench", msg: fmt.Sprintf("-transport %q: bench supports %s and %s", cfg.Transport, loadgen.WebSocket, loadgen.LongPolling)}
+	}
 	if *serveOnly {
 		return loadgen.ServeUntilEOF(*addr, os.Stdin, stdout, bayeuxtest.WithPushInterval(o.pushInterval))
 	}
@@ -127,6 +130,12 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer, stderr
 		if err := os.WriteFile(*out, append(data, '\n'), 0o644); err != nil {
 			return err
 		}
+	}
+	if res.Interrupted {
+		if res.Lost > 0 {
+			fmt.Fprintf(stderr, "bayeux: bench: interrupted; %d deliveries still in flight were not counted\n", res.Lost)
+		}
+		return nil
 	}
 	if !res.OK() {
 		return fmt.Errorf("bench: %d of %d deliveries lost, %d unexpected, %d dropped, %d publications failed",
@@ -189,8 +198,12 @@ func printResult(w io.Writer, r *loadgen.Result) {
 		c.Clients, c.Transport, c.Rooms, c.RoomsPerClient, c.Publishers, c.MessageSize, r.Host.CPUs)
 	fmt.Fprintf(w, "setup      %.1f s for %d subscriptions\n", r.SetupSeconds, r.Subscriptions)
 	fmt.Fprintf(w, "sent       %d messages in %.1f s: %.0f/s (%d failed)\n", r.Sent, r.PublishSeconds, r.SendRate, r.SendFailures)
-	fmt.Fprintf(w, "received   %d of %d deliveries: %.0f/s (lost %d, unexpected %d, dropped %d)\n",
-		r.Received, r.Expected, r.ReceiveRate, r.Lost, r.Unexpected, r.Dropped)
+	lost := "lost"
+	if r.Interrupted {
+		lost = "interrupted, in flight"
+	}
+	fmt.Fprintf(w, "received   %d of %d deliveries: %.0f/s (%s %d, unexpected %d, dropped %d)\n",
+		r.Received, r.Expected, r.ReceiveRate, lost, r.Lost, r.Unexpected, r.Dropped)
 	l := r.Latency
 	fmt.Fprintf(w, "latency ms p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", l.P50, l.P90, l.P99, l.P999, l.Max)
 	fmt.Fprintf(w, "cpu        client %.1f s", r.ClientCPUSeconds)

@@ -88,3 +88,21 @@ func TestBenchBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// An interrupted bench (Ctrl-C) prints what it measured and succeeds:
+// messages in flight are not counted as lost.
+func TestBenchInterrupted(t *testing.T) {
+	srv := bayeuxtest.NewServer(bayeuxtest.WithReceivedLimit(-1))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, &env{stdout: &stdout, stderr: &stderr}, []string{"bench", "-url", srv.URL, "-transport", "long-polling",
+		"-clients", "4", "-rooms", "1", "-rate", "200", "-duration", "30s"})
+	if err != nil {
+		t.Fatalf("interrupted bench: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "received") || strings.Contains(stderr.String(), "lost") {
+		t.Errorf("stdout %q, stderr %q: want the summary and no loss", stdout.String(), stderr.String())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -116,6 +117,9 @@ func (f *clientFlags) start(ctx context.Context, cmd string, s *status, more ...
 func (f *clientFlags) newClient(cmd string, s *status, more ...bayeux.Option) (*bayeux.Client, error) {
 	if f.url == "" {
 		return nil, &usageError{cmd: cmd, msg: "-url is empty"}
+	}
+	if u, err := url.Parse(f.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &usageError{cmd: cmd, msg: fmt.Sprintf("-url %q: want an absolute http:// or https:// URL", f.url)}
 	}
 	ts, err := f.transports()
 	if err != nil {

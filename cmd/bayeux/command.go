@@ -49,6 +49,7 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun 'bayeux <command> -h' for a command's arguments, flags and an example.\n")
+	fmt.Fprint(w, "Exit status: 0 success, 1 a failure at run time, 2 a usage or input error\n(bayeux conformance has its own; see its -h).\n")
 }
 
 // help writes the command's usage to w.
@@ -92,13 +93,20 @@ func (c *command) run(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	if err != nil {
-		return &usageError{cmd: c.name, msg: err.Error()}
+		// The flag package calls any flag that may stand alone (-replay)
+		// boolean in its messages.
+		msg := strings.Replace(err.Error(), "invalid boolean value", "invalid value", 1)
+		return &usageError{cmd: c.name, msg: msg}
+	}
+	want := c.args
+	if want == "" {
+		want = "no arguments"
 	}
 	switch {
 	case len(pos) < c.minArgs:
-		return &usageError{cmd: c.name, msg: "missing arguments: want " + c.args}
+		return &usageError{cmd: c.name, msg: "missing arguments: want " + want}
 	case c.maxArgs >= 0 && len(pos) > c.maxArgs:
-		return &usageError{cmd: c.name, msg: fmt.Sprintf("too many arguments %q: want %s", pos, c.args)}
+		return &usageError{cmd: c.name, msg: fmt.Sprintf("too many arguments %q: want %s", pos, want)}
 	}
 	return exec(ctx, e, pos)
 }

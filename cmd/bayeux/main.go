@@ -15,7 +15,10 @@
 // is a terminal, or always with -v. SIGINT and SIGTERM end a command
 // cleanly: the client sends /meta/disconnect before exiting.
 //
-// Exit status: 0 on success, 1 on failure, 2 on a usage error.
+// Exit status: 0 on success, 1 on a failure at run time (the server
+// cannot be reached, refuses a request, ...), 2 on a usage or input error
+// (an unknown command or flag, a bad flag value, an invalid channel or
+// JSON argument). "bayeux version" prints the build's version.
 package main
 
 import (
@@ -88,6 +91,8 @@ func run(ctx context.Context, e *env, args []string) error {
 	}
 	name := args[0]
 	switch name {
+	case "-version", "--version":
+		name = "version"
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			if c := lookup(args[1]); c != nil {

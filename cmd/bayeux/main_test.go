@@ -621,3 +621,40 @@ func TestSubVerboseTellsALossOnce(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 }
+
+// version, -version and --version print the build's version.
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "-version", "--version"} {
+		code, out, errOut := runCLI(t, arg)
+		if code != 0 || !strings.HasPrefix(out, "bayeux ") || !strings.Contains(out, "go1.") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", arg, code, out, errOut)
+		}
+	}
+}
+
+// Usage and input errors exit 2 with a message saying what is wanted;
+// failures at run time exit 1.
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pub", "/chat/*", "1"}, "cannot publish to the pattern /chat/*"},
+		{[]string{"pub", "/meta/connect", "1"}, "cannot publish to /meta/connect"},
+		{[]string{"pub", "-url", "notaurl", "/a", "1"}, `-url "notaurl": want an absolute http:// or https:// URL`},
+		{[]string{"sub", "/meta/connect"}, "/meta/connect is a /meta/ channel"},
+		{[]string{"serve", "--replay=banana"}, `invalid value "banana" for -replay`},
+		{[]string{"serve", "extra-arg"}, "want no arguments"},
+		{[]string{"bench", "-transport", "callback-polling"}, "bench supports websocket and long-polling"},
+		{[]string{"sub", "--format", "yaml", "/a"}, "flag provided but not defined: -format"},
+	} {
+		code, _, errOut := runCLI(t, tt.args...)
+		if code != 2 || !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "boolean") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+	// A failure at run time: 1.
+	if code, _, errOut := runCLI(t, "pub", "-url", "http://127.0.0.1:1/bayeux", "-connect-timeout", "300ms", "/a", "1"); code != 1 {
+		t.Errorf("unreachable server: exit %d, stderr %q; want 1", code, errOut)
+	}
+}

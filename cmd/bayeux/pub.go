@@ -42,6 +42,12 @@ func pub(ctx context.Context, e *env, cf *clientFlags, channel bayeux.Channel, a
 	if err := channel.Validate(); err != nil {
 		return &usageError{cmd: "pub", msg: err.Error()}
 	}
+	switch {
+	case channel.HasWildcard():
+		return &usageError{cmd: "pub", msg: fmt.Sprintf("cannot publish to the pattern %s: name one channel", channel)}
+	case channel.Type() == bayeux.MetaChannel:
+		return &usageError{cmd: "pub", msg: fmt.Sprintf("cannot publish to %s: /meta/ channels are the protocol's own", channel)}
+	}
 	s := newStatus(e, cf.verbose)
 	c, err := cf.start(ctx, "pub", s, bayeux.WithErrorHandler(func(err error) { s.printf("%v", err) }))
 	if err != nil {

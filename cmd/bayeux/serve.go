@@ -28,7 +28,14 @@ Streaming API: every message a client publishes on a broadcast channel is
 delivered as {"event":{"replayId":N,"createdDate":...},"payload":DATA} and
 kept for RETENTION (72h when not given; 0 keeps every event until the server
 stops), and subscribers using the replay extension (bayeux sub --replay) may
-start from a replay id, -1 (new events) or -2 (every event kept).`,
+start from a replay id, -1 (new events) or -2 (every event kept).
+
+'bayeux conformance' against it passes every MUST rule and warns twice, by
+design of a test server: session.hijack (it sets the BAYEUX_BROWSER cookie
+but identifies sessions by clientId alone, so that clients without a cookie
+jar, such as gobayeux, work) and session.multiple-clients (it holds the
+connect of every session of one browser rather than advising
+multiple-clients).`,
 		example: `bayeux serve
 bayeux serve -addr 0.0.0.0:8098 -path /cometd
 bayeux serve --replay=1h`,

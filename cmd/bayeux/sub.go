@@ -83,6 +83,9 @@ func sub(ctx context.Context, e *env, cf *clientFlags, queue int, from replayFro
 		if err := bayeux.Channel(ch).Validate(); err != nil {
 			return &usageError{cmd: "sub", msg: err.Error()}
 		}
+		if bayeux.Channel(ch).Type() == bayeux.MetaChannel {
+			return &usageError{cmd: "sub", msg: ch + " is a /meta/ channel, which carries the protocol's own replies, not events (-v shows the session's progress)"}
+		}
 		if from.set && bayeux.Channel(ch).HasWildcard() {
 			return &usageError{cmd: "sub", msg: "--replay applies to channel names, not patterns such as " + ch}
 		}
