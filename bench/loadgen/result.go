@@ -27,14 +27,14 @@ type Result struct {
 	// (each message once at each subscriber of its room); Received the
 	// deliveries counted; Lost the expected ones that never arrived and
 	// Unexpected the deliveries beyond those expected.
-	Expected   int64 `json:"expected"`
-	Received   int64 `json:"received"`
-	Lost       int64 `json:"lost"`
+	Expected int64 `json:"expected"`
+	Received int64 `json:"received"`
+	Lost     int64 `json:"lost"`
 	// Interrupted is set when the run was interrupted (Ctrl-C): the figures
 	// cover what was published until then, and deliveries still missing
 	// after a short grace are in flight, not lost.
-	Interrupted bool `json:"interrupted,omitempty"`
-	Unexpected int64 `json:"unexpected"`
+	Interrupted bool  `json:"interrupted,omitempty"`
+	Unexpected  int64 `json:"unexpected"`
 	// Dropped counts the messages the clients dropped because a
 	// subscription's queue was full.
 	Dropped uint64 `json:"dropped"`
