@@ -13,6 +13,7 @@ const (
 )
 
 type config struct {
+	keepAlive   bool
 	transports  []string
 	cases       []string
 	rt          http.RoundTripper
@@ -24,6 +25,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
+		keepAlive:   true,
 		transports:  []string{LongPolling, CallbackPolling, WebSocket},
 		parallel:    8,
 		caseTimeout: 40 * time.Second,
@@ -57,6 +59,14 @@ func WithCases(patterns ...string) Option {
 // http.DefaultTransport). Each session has its own cookie jar regardless.
 func WithRoundTripper(rt http.RoundTripper) Option {
 	return func(c *config) { c.rt = rt }
+}
+
+// WithKeepAlive(false) sends every HTTP request on a connection of its own
+// (default true: kept-alive connections are reused, and a request that
+// fails on a reused one before any byte of the answer is sent again once
+// on a fresh connection, which the case's evidence notes).
+func WithKeepAlive(on bool) Option {
+	return func(c *config) { c.keepAlive = on }
 }
 
 // WithParallel sets how many cases run at once (default 8; 1 runs them

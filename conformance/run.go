@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bayeux-go/sdk/conformance/internal/raw"
 )
 
 // caseDef is one rule and how to check it.
@@ -62,6 +64,13 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		defer tr.CloseIdleConnections()
 		cfg.rt = tr
+	}
+	if !cfg.keepAlive {
+		if tr, ok := cfg.rt.(*http.Transport); ok {
+			tr = tr.Clone()
+			tr.DisableKeepAlives = true
+			cfg.rt = tr
+		}
 	}
 	e := &env{cfg: cfg, url: rawURL, run: strings.ToLower(rand.Text()[:10])}
 	ws := *u
@@ -221,11 +230,12 @@ type T struct {
 	e   *env
 	c   *caseDef
 
-	mu       sync.Mutex
-	status   Status
-	seen     []string
-	cleanups []func()
-	nchan    int
+	mu        sync.Mutex
+	status    Status
+	seen      []string
+	cleanups  []func()
+	nchan     int
+	wasResent bool
 }
 
 // record sets the status (keeping the worst) and adds what was seen.
@@ -269,6 +279,21 @@ func (t *T) Skipf(format string, args ...any) {
 
 // Logf adds to what was seen.
 func (t *T) Logf(format string, args ...any) { t.record(Pass, fmt.Sprintf(format, args...)) }
+
+// resent notes, once per case, that a request was sent again after its
+// kept-alive connection broke before any byte of the answer.
+func (t *T) resent(resp *raw.Response) {
+	if resp == nil || !resp.Resent {
+		return
+	}
+	t.mu.Lock()
+	first := !t.wasResent
+	t.wasResent = true
+	t.mu.Unlock()
+	if first {
+		t.Logf("note: a request failed on a reused kept-alive connection before any byte of its answer (the server closed it) and was sent again on a fresh connection")
+	}
+}
 
 func (t *T) cleanup(f func()) {
 	t.mu.Lock()

@@ -127,6 +127,7 @@ func (s *session) post(ctx context.Context, contentType string, body []byte) (*e
 	}
 	x := &exchange{resp: resp, body: resp.Body, elapsed: resp.Elapsed}
 	x.decode()
+	s.t.resent(resp)
 	return x, nil
 }
 
@@ -141,6 +142,7 @@ func (s *session) jsonp(ctx context.Context, body []byte, cb string) (*exchange,
 		return nil, err
 	}
 	x := &exchange{resp: resp, elapsed: resp.Elapsed}
+	s.t.resent(resp)
 	if resp.Status == 200 {
 		if inner, ok := unwrapJSONP(resp.Body, cb); ok {
 			x.body = inner

@@ -21,10 +21,19 @@ type Response struct {
 	// Elapsed is the time from sending the request to reading the whole
 	// body.
 	Elapsed time.Duration
+	// Resent is set when the request failed on a reused kept-alive
+	// connection before any byte of the answer and was sent again on a
+	// fresh connection: the server had closed the connection (the suite's
+	// connection handling, not a deviation of the server).
+	Resent bool
 }
 
 // HTTP sends raw requests with its own cookie jar (one browser, in Bayeux
-// terms). It never retries.
+// terms). It retries nothing, but for a request that failed on a reused
+// kept-alive connection before any byte of the answer, sent once more on a
+// fresh connection (Response.Resent says so): a server that closes
+// kept-alive connections without "Connection: close" (Ruby Faye under
+// puma) must not be blamed for the suite's connection reuse.
 type HTTP struct {
 	w   *wire.HTTP
 	jar http.CookieJar
@@ -38,7 +47,7 @@ func NewHTTP(rt http.RoundTripper) *HTTP {
 		rt = http.DefaultTransport
 	}
 	return &HTTP{jar: jar, w: wire.NewHTTP(wire.WithClient(&http.Client{Transport: rt}), wire.WithJar(jar),
-		wire.WithMaxBodyBytes(MaxResponseBytes))}
+		wire.WithMaxBodyBytes(MaxResponseBytes), wire.WithReuseRetry(true), wire.WithResendUncertain(true))}
 }
 
 // Jar returns the cookie jar, to share it with a websocket dial.
@@ -60,5 +69,6 @@ func (h *HTTP) do(ctx context.Context, r *wire.Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Response{Status: x.StatusCode, Header: x.Header, Cookies: x.Cookies, Body: x.Body, Elapsed: time.Since(start)}, nil
+	return &Response{Status: x.StatusCode, Header: x.Header, Cookies: x.Cookies, Body: x.Body, Elapsed: time.Since(start),
+		Resent: x.Resent}, nil
 }

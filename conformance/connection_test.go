@@ -1,0 +1,72 @@
+package conformance_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
+	"github.com/bayeux-go/sdk/conformance"
+)
+
+// closeAfterResponse answers each HTTP request through h, then closes the
+// connection without "Connection: close", as Ruby Faye under puma does.
+func closeAfterResponse(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		body := rec.Body.Bytes()
+		fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", rec.Code, http.StatusText(rec.Code))
+		for k, vs := range rec.Header() {
+			for _, v := range vs {
+				fmt.Fprintf(buf, "%s: %s\r\n", k, v)
+			}
+		}
+		fmt.Fprintf(buf, "Content-Length: %d\r\n\r\n", len(body))
+		_, _ = buf.Write(body)
+		_ = buf.Flush()
+	})
+}
+
+// A server that closes every kept-alive connection after its response is
+// not blamed for the suite's connection reuse: the verdict is the one of
+// the same server that keeps them, and the evidence says when a request
+// was sent again; with keep-alive off, nothing is sent again.
+func TestClosedKeptAliveConnectionsAreNotDeviations(t *testing.T) {
+	srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(2 * time.Second))
+	defer srv.Close()
+	front := httptest.NewServer(closeAfterResponse(srv.Handler()))
+	defer front.Close()
+	u := front.URL + "/bayeux"
+	for _, keepAlive := range []bool{true, false} {
+		rep, err := conformance.Run(context.Background(), u, conformance.WithTransports(conformance.LongPolling, conformance.CallbackPolling),
+			conformance.WithKeepAlive(keepAlive), conformance.WithMaxWait(3*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resent := 0
+		for _, r := range rep.Results {
+			if r.Status == conformance.Fail {
+				t.Errorf("keep-alive %t: %s failed: %s", keepAlive, r.ID, r.Seen)
+			}
+			if strings.Contains(r.Seen, "sent again on a fresh connection") {
+				resent++
+			}
+		}
+		switch {
+		case keepAlive && resent == 0:
+			t.Errorf("keep-alive on: no case notes a request sent again (the server closes every connection)")
+		case !keepAlive && resent > 0:
+			t.Errorf("keep-alive off: %d cases note a request sent again", resent)
+		}
+	}
+}
