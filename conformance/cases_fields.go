@@ -3,9 +3,11 @@ package conformance
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"math/big"
 	"regexp"
 	"strings"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func fieldCases() []caseDef {
@@ -239,10 +241,30 @@ func isInteger(v json.RawMessage) bool {
 	return json.Unmarshal(v, &f) == nil && f == float64(int64(f))
 }
 
+// jsonEqual reports whether a and b hold the same JSON value, types and
+// all: a number is equal only to a number of the same value (12.5 and
+// 12.50, never "12.5"), a string to the same string, and so on, however
+// the two are spaced or their keys ordered.
 func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+	x, errX := decodeExact(a)
+	y, errY := decodeExact(b)
+	if errX != nil || errY != nil {
 		return bytes.Equal(a, b)
 	}
-	return fmt.Sprint(x) == fmt.Sprint(y)
+	return cmp.Equal(x, y, cmp.Comparer(func(p, q json.Number) bool {
+		r, ok1 := new(big.Rat).SetString(string(p))
+		s, ok2 := new(big.Rat).SetString(string(q))
+		return ok1 && ok2 && r.Cmp(s) == 0
+	}))
+}
+
+// decodeExact decodes b keeping numbers as json.Number.
+func decodeExact(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }

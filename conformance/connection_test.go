@@ -1,7 +1,9 @@
 package conformance_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/conformance"
 )
@@ -69,4 +72,59 @@ func TestClosedKeptAliveConnectionsAreNotDeviations(t *testing.T) {
 			t.Errorf("keep-alive off: %d cases note a request sent again", resent)
 		}
 	}
+}
+
+// stringify turns every number in v into a string, as a broken proxy
+// does.
+func stringify(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return string(x)
+	case []any:
+		for i := range x {
+			x[i] = stringify(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = stringify(x[k])
+		}
+	}
+	return v
+}
+
+// A server that delivers numbers as strings (12.5 -> "12.5", [1,2] ->
+// ["1","2"]) breaks a MUST rule: data is compared as JSON values, types
+// and all, not as printed text.
+func TestChangedDataTypesAreCaught(t *testing.T) {
+	srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(2*time.Second), bayeuxtest.WithMisbehaviour(bayeuxtest.Misbehaviour{
+		Rewrite: func(msgs []bayeux.Message) []bayeux.Message {
+			for i := range msgs {
+				m := &msgs[i]
+				if m.HasSuccessful() || m.Data == nil {
+					continue
+				}
+				d := json.NewDecoder(bytes.NewReader(m.Data))
+				d.UseNumber()
+				var v any
+				if d.Decode(&v) == nil {
+					m.Data, _ = json.Marshal(stringify(v))
+				}
+			}
+			return msgs
+		}}))
+	defer srv.Close()
+	rep, err := conformance.Run(context.Background(), srv.URL, conformance.WithCases("fields.", "publish."), conformance.WithMaxWait(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, r := range rep.Results {
+		if r.Status == conformance.Fail && r.Level == conformance.Must {
+			failed = append(failed, r.ID)
+		}
+	}
+	if len(failed) == 0 {
+		t.Fatal("no MUST case caught a server that delivers numbers as strings")
+	}
+	t.Logf("caught by %v", failed)
 }
