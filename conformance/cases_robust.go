@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -77,6 +78,26 @@ func robustnessCases() []caseDef {
 				}
 				if !jsonEqual(got[0].Fields["data"], []byte(`{"__proto__":{"polluted":true},"constructor":{"prototype":1}}`)) {
 					t.Fatalf("received %s", got[0].Fields["data"])
+				}
+				t.alive()
+			}},
+		{id: "robust.jsonp-injection", section: secRobust, level: Security, source: srcFaye + " (the JSONP callback must be a plain identifier)", transport: CallbackPolling,
+			rule: "A JSONP callback name holding script (statements, a newline, markup) is never echoed as it was sent: the answer cannot run it",
+			run: func(t *T) {
+				s := t.newSession(CallbackPolling)
+				body, _ := s.prepare([]msg{handshakeMsg(CallbackPolling)})
+				var bad []string
+				for _, cb := range []string{"alert(1);x", "x\nalert(1)", "<script>x", "x;alert(1)//"} {
+					x, err := s.jsonp(t.ctx, body, cb)
+					if err != nil || x.resp.Status >= 400 {
+						continue // refused
+					}
+					if bytes.Contains(x.resp.Body, []byte(cb+"(")) {
+						bad = append(bad, fmt.Sprintf("%q echoed: %s", cb, clip(x.resp.Body)))
+					}
+				}
+				if len(bad) > 0 {
+					t.Fatalf("%s", strings.Join(bad, "; "))
 				}
 				t.alive()
 			}},

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,4 +129,54 @@ func TestChangedDataTypesAreCaught(t *testing.T) {
 		t.Fatal("no MUST case caught a server that delivers numbers as strings")
 	}
 	t.Logf("caught by %v", failed)
+}
+
+// A server that dies on a malformed POST (Ruby Faye under thin dies on
+// [1,2]) is reported dead, with the case after which it stopped
+// answering; the cases that could not run are not run, not failures, and
+// the verdict is the same on three runs in a row.
+func TestServerThatDiesIsReportedDead(t *testing.T) {
+	for run := range 3 {
+		srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(2 * time.Second))
+		var front *httptest.Server
+		var once sync.Once
+		front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				body, _ := io.ReadAll(r.Body)
+				if strings.TrimSpace(string(body)) == "[1,2]" {
+					// The process dies: this request gets no answer, and
+					// nothing is listening any more.
+					if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+						conn.Close()
+					}
+					once.Do(func() { front.Listener.Close(); go front.CloseClientConnections() })
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
+			srv.Handler().ServeHTTP(w, r)
+		}))
+		rep, err := conformance.Run(context.Background(), front.URL+"/bayeux",
+			conformance.WithTransports(conformance.LongPolling), conformance.WithMaxWait(2*time.Second),
+			conformance.WithCases("handshake.", "Robustness"))
+		front.Close()
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.DiedAfter != "robust.not-messages" {
+			t.Fatalf("run %d: died after %q, want robust.not-messages", run, rep.DiedAfter)
+		}
+		if rep.Secure() {
+			t.Errorf("run %d: a server that died is reported secure", run)
+		}
+		for _, r := range rep.Results {
+			if r.Status == conformance.Fail && r.Level == conformance.Must {
+				t.Errorf("run %d: %s failed after the server died: %s", run, r.ID, r.Seen)
+			}
+		}
+		if n := rep.Count("", conformance.Skip); n == 0 {
+			t.Errorf("run %d: no case reported as not run", run)
+		}
+	}
 }

@@ -33,10 +33,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-10s  %5d %5d %5d %5d\n", l, r.Count(l, Pass), r.Count(l, Fail), r.Count(l, Warn), r.Count(l, Skip))
 	}
 	fmt.Fprintf(&b, "  %-10s  %5d %5d %5d %5d\n", "all", r.Count("", Pass), r.Count("", Fail), r.Count("", Warn), r.Count("", Skip))
+	if r.DiedAfter != "" {
+		fmt.Fprintf(&b, "\nTHE SERVER DIED: it stopped answering after %s; the cases that had not run are skipped\n", r.DiedAfter)
+	}
+	if n := r.Count(Security, Fail); n > 0 {
+		fmt.Fprintf(&b, "\nSECURITY: %d finding(s): %s\n", n, strings.Join(r.withLevel(Security, Fail), ", "))
+	}
 	if r.Passed() {
 		b.WriteString("\nRESULT: no MUST rule broken\n")
 	} else {
-		fmt.Fprintf(&b, "\nRESULT: %d MUST rules broken: %s\n", r.Count(Must, Fail), strings.Join(r.With(Fail), ", "))
+		fmt.Fprintf(&b, "\nRESULT: %d MUST rules broken: %s\n", r.Count(Must, Fail), strings.Join(r.withLevel(Must, Fail), ", "))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

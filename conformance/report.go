@@ -10,6 +10,10 @@ type Level string
 
 // Levels, strongest first.
 const (
+	// Security is a rule whose breach endangers the server or its users
+	// (a JSONP callback echoed unescaped, a request that kills the
+	// server): a breach fails the run whatever the MUST count.
+	Security Level = "security"
 	// Must is an absolute requirement of the Bayeux 1.0 specification.
 	Must Level = "MUST"
 	// Should is a recommendation of the specification.
@@ -22,7 +26,7 @@ const (
 )
 
 // Levels lists the levels, strongest first.
-var Levels = []Level{Must, Should, May, Convention}
+var Levels = []Level{Security, Must, Should, May, Convention}
 
 // Status is the outcome of one case.
 type Status string
@@ -31,7 +35,7 @@ type Status string
 const (
 	// Pass: the server followed the rule.
 	Pass Status = "pass"
-	// Fail: the server broke a MUST rule.
+	// Fail: the server broke a MUST or security rule.
 	Fail Status = "fail"
 	// Warn: the server broke a rule below MUST (SHOULD, MAY, convention).
 	Warn Status = "warn"
@@ -72,8 +76,13 @@ type Report struct {
 	// ConnectionTypes are the types the server advertised in its handshake
 	// reply.
 	ConnectionTypes []string `json:"connectionTypes"`
-	// Results holds one entry per case, in catalogue order.
+	// Results holds one entry per case run or skipped, in catalogue order
+	// (cases left out by WithCases are not listed).
 	Results []Result `json:"results"`
+	// DiedAfter, when not empty, is the id of the case after which the
+	// server stopped answering; the cases that had not run then are
+	// skipped ("not run").
+	DiedAfter string `json:"diedAfter,omitempty"`
 }
 
 // Result returns the result of the case with that id.
@@ -110,5 +119,21 @@ func (r *Report) With(statuses ...Status) []string {
 	return ids
 }
 
+// withLevel returns the ids of the results at level with status, sorted.
+func (r *Report) withLevel(level Level, status Status) []string {
+	var ids []string
+	for _, res := range r.Results {
+		if res.Level == level && res.Status == status {
+			ids = append(ids, res.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // Passed reports whether no MUST case failed.
 func (r *Report) Passed() bool { return r.Count(Must, Fail) == 0 }
+
+// Secure reports whether no security case failed and the server did not
+// die during the run.
+func (r *Report) Secure() bool { return r.Count(Security, Fail) == 0 && r.DiedAfter == "" }

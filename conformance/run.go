@@ -41,6 +41,47 @@ type env struct {
 	timeout     time.Duration
 	hold        time.Duration
 	maxInterval time.Duration // advised, 0 if none
+
+	// deadMu guards diedAfter: the case after which the server stopped
+	// answering ("" while it answers).
+	deadMu    sync.Mutex
+	diedAfter string
+}
+
+// died returns the case after which the server stopped answering, or "".
+func (e *env) died() string {
+	e.deadMu.Lock()
+	defer e.deadMu.Unlock()
+	return e.diedAfter
+}
+
+// checkAlive runs after a case that did not pass: when the server no
+// longer answers a handshake, it is dead, and the case is the one after
+// which it stopped (the first such, cases running at once aside).
+func (e *env) checkAlive(ctx context.Context, caseID string) {
+	if e.died() != "" {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	t := &T{ctx: pctx, e: e}
+	defer t.runCleanups()
+	s := t.newSession(LongPolling)
+	var err error
+	for range 2 { // one retry: a restart under way, a connection closed
+		if _, err = s.send(pctx, handshakeMsg(LongPolling)); err == nil {
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	e.deadMu.Lock()
+	if e.diedAfter == "" {
+		e.diedAfter = caseID
+	}
+	e.deadMu.Unlock()
 }
 
 // ErrBadURL is returned by Run for a URL it cannot use.
@@ -88,39 +129,74 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 		pmu  sync.Mutex
 		done int
 	)
-	for i, c := range cases {
-		rep.Results[i] = Result{ID: c.id, Section: c.section, Level: c.level, Rule: c.rule, Source: c.source}
-		if reason := e.skipReason(c); reason != "" {
-			rep.Results[i].Status, rep.Results[i].Seen = Skip, reason
-			pmu.Lock()
-			done++
-			if cfg.progress != nil {
-				cfg.progress(done, len(cases), rep.Results[i])
-			}
-			pmu.Unlock()
-			continue
+	// Two phases: the cases that send hostile input (the robustness
+	// section) run one at a time after the others, so that a server they
+	// kill is reported with the case that killed it.
+	for _, hostile := range []bool{false, true} {
+		if hostile {
+			wg.Wait()
+			sem = make(chan struct{}, 1)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				rep.Results[i].Status, rep.Results[i].Seen = Skip, "run cancelled: "+ctx.Err().Error()
-				return
+		for i, c := range cases {
+			if (c.section == secRobust) != hostile {
+				continue
 			}
-			defer func() { <-sem }()
-			e.runCase(ctx, c, &rep.Results[i])
-			pmu.Lock()
-			done++
-			if cfg.progress != nil {
-				cfg.progress(done, len(cases), rep.Results[i])
+			rep.Results[i] = Result{ID: c.id, Section: c.section, Level: c.level, Rule: c.rule, Source: c.source}
+			if reason := e.skipReason(c); reason != "" {
+				rep.Results[i].Status, rep.Results[i].Seen = Skip, reason
+				pmu.Lock()
+				done++
+				if cfg.progress != nil {
+					cfg.progress(done, len(cases), rep.Results[i])
+				}
+				pmu.Unlock()
+				continue
 			}
-			pmu.Unlock()
-		}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					rep.Results[i].Status, rep.Results[i].Seen = Skip, "run cancelled: "+ctx.Err().Error()
+					return
+				}
+				defer func() { <-sem }()
+				if id := e.died(); id != "" {
+					rep.Results[i].Status, rep.Results[i].Seen = Skip, "not run: the server stopped answering after "+id
+				} else {
+					e.runCase(ctx, c, &rep.Results[i])
+					if st := rep.Results[i].Status; st == Fail || st == Warn {
+						e.checkAlive(ctx, c.id)
+					}
+				}
+				pmu.Lock()
+				done++
+				if cfg.progress != nil {
+					cfg.progress(done, len(cases), rep.Results[i])
+				}
+				pmu.Unlock()
+			}()
+		}
 	}
 	wg.Wait()
 	rep.Duration = time.Since(rep.Started)
+	if id := e.died(); id != "" {
+		rep.DiedAfter = id
+		for i := range rep.Results {
+			r := &rep.Results[i]
+			if r.ID == id {
+				r.Seen += "; the server stopped answering after this case"
+				continue
+			}
+			if (r.Status == Fail || r.Status == Warn) && unreachable(r.Seen) {
+				// Failed because the server was gone, not by a rule.
+				r.Status, r.Seen = Skip, "not run: the server stopped answering after "+id+" ("+r.Seen+")"
+			}
+		}
+	}
+	// A selection lists only what it selected.
+	rep.Results = slices.DeleteFunc(rep.Results, func(r Result) bool { return r.Status == Skip && r.Seen == "not selected" })
 	return rep, nil
 }
 
@@ -253,6 +329,9 @@ func (t *T) record(st Status, seen string) {
 
 // violation is the status a broken rule gets at the case's level.
 func (t *T) violation() Status {
+	if t.c != nil && t.c.level == Security {
+		return Fail
+	}
 	if t.c != nil && t.c.level == Must {
 		return Fail
 	}
@@ -389,3 +468,20 @@ func (t *T) wait() time.Duration { return t.e.hold + 2*time.Second }
 
 // quiet is how long a case waits to be sure that an event does not arrive.
 func (t *T) quiet() time.Duration { return min(t.e.hold, time.Second) + 500*time.Millisecond }
+
+// unreachable reports whether seen is the evidence of a server that did
+// not answer at all.
+func unreachable(seen string) bool {
+	for _, w := range []string{"connection refused", "EOF", "connection reset", "no such host", "server closed"} {
+		if strings.Contains(seen, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Selects reports whether the case pattern p (see WithCases) selects at
+// least one case of the catalogue.
+func Selects(p string) bool {
+	return slices.ContainsFunc(catalogue(), func(c caseDef) bool { return selects(p, c) })
+}

@@ -60,6 +60,10 @@ func exitCode(stderr io.Writer, err error) int {
 	if errors.As(err, &ue) {
 		return 2
 	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
 	return 1
 }
 
