@@ -711,9 +711,12 @@ func TestClientDisconnect(t *testing.T) {
 		if n := srv.Count(bayeux.MetaDisconnect); n != 1 {
 			t.Errorf("server saw %d /meta/disconnect, want 1", n)
 		}
+		// The state listener runs user code: Disconnect does not wait for
+		// it, Done does.
+		<-c.Done()
 		mu.Lock()
 		if last.To != bayeux.StateDisconnected {
-			t.Errorf("last state change %v, want disconnected before Disconnect returned", last)
+			t.Errorf("last state change %v, want disconnected once Done closed", last)
 		}
 		mu.Unlock()
 		if _, err := c.Subscribe(ctx, "/d", func(bayeux.Message) {}); !errors.Is(err, bayeux.ErrClosed) {

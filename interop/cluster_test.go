@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -55,12 +54,13 @@ func redisCommand(t *testing.T, port int) (*exec.Cmd, string) {
 	return cmd, "redisserver (miniredis)"
 }
 
-// goCommand returns the go command running the tests.
+// goCommand returns the go command: the one that runs the tests is on
+// PATH, or GOROOT (which go test sets) has it.
 func goCommand() string {
-	if p, err := exec.LookPath(filepath.Join(runtime.GOROOT(), "bin", "go")); err == nil {
+	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return "go"
+	return filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 }
 
 // startRedis runs a throw-away Redis server on a free port of 127.0.0.1
