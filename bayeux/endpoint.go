@@ -73,7 +73,7 @@ func newOwnTransport(dt *http.Transport) *http.Transport {
 	// under puma does, without "Connection: close") fails the next
 	// request before any byte of it is written, so that it can be sent
 	// again without being delivered twice.
-	t.DialContext = staleconn.Dial(t.DialContext)
+	staleconn.Install(t)
 	t.IdleConnTimeout = ownIdleConnTimeout
 	t.ReadBufferSize, t.WriteBufferSize = ownBufferSize, ownBufferSize
 	return t
@@ -340,6 +340,7 @@ func (e *endpoint) close() error {
 	}
 	if e.ownTransport != nil {
 		e.ownTransport.CloseIdleConnections()
+		staleconn.Forget(e.ownTransport)
 	}
 	return joinErrors(errs)
 }

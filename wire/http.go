@@ -208,17 +208,20 @@ func NewHTTP(opts ...HTTPOption) *HTTP {
 	}
 	for i, c := range h.clients {
 		if c == nil {
-			h.clients[i] = &http.Client{Transport: defaultTransport()}
+			h.clients[i] = &http.Client{Transport: h.defaultTransport()}
 			h.own = true
 		}
 	}
 	return h
 }
 
-func defaultTransport() http.RoundTripper {
+// defaultTransport is the transport of a private client: a clone of
+// http.DefaultTransport whose connections check, before a request, that
+// the server has not closed them (see staleconn), and learn from it.
+func (h *HTTP) defaultTransport() http.RoundTripper {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t = t.Clone()
-		t.DialContext = staleconn.Dial(t.DialContext)
+		t.DialContext = staleconn.DialObserved(t.DialContext, &h.closesAfterResponse)
 		return t
 	}
 	return http.DefaultTransport
@@ -266,7 +269,7 @@ func (h *HTTP) GetJSONP(ctx context.Context, lane Lane, base, callback string, m
 // information (a callback-polling query carries the messages).
 func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 	client := h.clients[r.Lane&1]
-	if !r.Retry && h.reuseRetry && h.closesAfterResponse.Load() {
+	if !r.Retry && h.reuseRetry && (h.closesAfterResponse.Load() || staleconn.ClosesAfterResponse(client.Transport)) {
 		client = h.freshClient(client)
 	}
 	attempts, resent := 0, false

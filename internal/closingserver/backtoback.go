@@ -106,7 +106,7 @@ func start(b Behavior, resend bool, newTransport func(*http.Client, bool) (bayeu
 	// A client like the SDK's own: its connections check, before a
 	// request, that the server has not closed them (staleconn).
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = staleconn.Dial(t.DialContext)
+	staleconn.Install(t)
 	c := &http.Client{Transport: t}
 	tr, err := newTransport(c, resend)
 	if err != nil {
@@ -116,6 +116,7 @@ func start(b Behavior, resend bool, newTransport func(*http.Client, bool) (bayeu
 	return srv, tr, func() {
 		_ = tr.Close()
 		c.CloseIdleConnections()
+		staleconn.Forget(t)
 		srv.Close()
 	}, nil
 }
