@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -20,27 +19,13 @@ import (
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/internal/testenv"
 	"github.com/bayeux-go/sdk/wire"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-const testTimeout = 20 * time.Second
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 func newTransport(t *testing.T, c *http.Client, jar http.CookieJar, opts ...Option) *Transport {
 	t.Helper()
@@ -124,7 +109,7 @@ func TestName(t *testing.T) {
 func TestRequestFormat(t *testing.T) {
 	var got []jsonpRequest
 	var mu sync.Mutex
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > 0 || r.Header.Get("Content-Type") != "" {
 			t.Errorf("GET with a body or Content-Type: %d %q", r.ContentLength, r.Header.Get("Content-Type"))
 		}
@@ -139,7 +124,7 @@ func TestRequestFormat(t *testing.T) {
 		{ID: "1", Channel: bayeux.MetaSubscribe, ClientID: "c1", Subscription: []bayeux.Channel{"/chat/*"}},
 		publish("2", "héllo wörld & <friends> +1 %20 \u2028"),
 	}
-	out, err := tr.RoundTrip(testCtx(t), srv.URL+"/cometd?tenant=a%20b#frag", batch)
+	out, err := tr.RoundTrip(testenv.Context(t), srv.URL+"/cometd?tenant=a%20b#frag", batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,14 +155,14 @@ func TestRequestFormat(t *testing.T) {
 func TestCallbackNamesDiffer(t *testing.T) {
 	names := map[string]bool{}
 	var mu sync.Mutex
-	srv := newServer(t, echoJSONP(t, func(jr jsonpRequest) {
+	srv := testenv.Server(t, echoJSONP(t, func(jr jsonpRequest) {
 		mu.Lock()
 		names[jr.callback] = true
 		mu.Unlock()
 	}))
 	tr := newTransport(t, srv.Client(), nil)
 	for i := 0; i < 5; i++ {
-		if _, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch(strconv.Itoa(i))); err != nil {
+		if _, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch(strconv.Itoa(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -196,7 +181,7 @@ func TestSplit(t *testing.T) {
 		inFlight int
 		maxSeen  int
 	)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		inFlight++
 		maxSeen = max(maxSeen, inFlight)
@@ -213,7 +198,7 @@ func TestSplit(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		batch = append(batch, publish(strconv.Itoa(i), strings.Repeat("é", i*4)))
 	}
-	out, err := tr.RoundTrip(testCtx(t), srv.URL+"/cometd", batch)
+	out, err := tr.RoundTrip(testenv.Context(t), srv.URL+"/cometd", batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,10 +243,10 @@ func TestSplit(t *testing.T) {
 
 func TestMessageTooLarge(t *testing.T) {
 	var n atomic.Int64
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { n.Add(1) })
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) { n.Add(1) })
 	tr := newTransport(t, srv.Client(), nil)
 	batch := []bayeux.Message{publish("1", "small"), publish("2", strings.Repeat("x", 3000)), publish("3", "small")}
-	_, err := tr.RoundTrip(testCtx(t), srv.URL, batch)
+	_, err := tr.RoundTrip(testenv.Context(t), srv.URL, batch)
 	if !errors.Is(err, bayeux.ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
@@ -330,13 +315,13 @@ func TestHostileResponses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 				cb := r.URL.Query().Get("jsonp")
 				w.Header().Set("Content-Type", "text/javascript")
 				_, _ = io.WriteString(w, strings.ReplaceAll(tt.body, "CB", cb))
 			})
 			tr := newTransport(t, srv.Client(), nil)
-			out, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch("1"))
+			out, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch("1"))
 			var (
 				te *bayeux.TransportError
 				de *bayeux.DecodeError
@@ -369,9 +354,9 @@ func TestStatusAndBodyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t, tt.h)
+			srv := testenv.Server(t, tt.h)
 			tr := newTransport(t, srv.Client(), nil, tt.options...)
-			_, err := tr.RoundTrip(testCtx(t), srv.URL, []bayeux.Message{publish("1", "x")})
+			_, err := tr.RoundTrip(testenv.Context(t), srv.URL, []bayeux.Message{publish("1", "x")})
 			var te *bayeux.TransportError
 			if !errors.As(err, &te) || te.StatusCode != tt.status {
 				t.Fatalf("err = %v, want *TransportError with StatusCode %d", err, tt.status)
@@ -394,7 +379,7 @@ func TestRetry(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var n atomic.Int64
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 				if n.Add(1) == 1 {
 					w.WriteHeader(http.StatusServiceUnavailable)
 					return
@@ -403,7 +388,7 @@ func TestRetry(t *testing.T) {
 				writeJSONP(w, jr.callback, replies(jr.msgs))
 			})
 			tr := newTransport(t, srv.Client(), nil, WithRetryWait(time.Millisecond, time.Millisecond))
-			_, err := tr.RoundTrip(testCtx(t), srv.URL, tt.batch)
+			_, err := tr.RoundTrip(testenv.Context(t), srv.URL, tt.batch)
 			if int(n.Load()) != tt.want {
 				t.Errorf("%d requests, want %d (err %v)", n.Load(), tt.want, err)
 			}
@@ -419,7 +404,7 @@ func TestCookies(t *testing.T) {
 		mu      sync.Mutex
 		cookies []string
 	)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		cookies = append(cookies, r.Header.Get("Cookie"))
 		mu.Unlock()
@@ -430,7 +415,7 @@ func TestCookies(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	tr := newTransport(t, srv.Client(), jar)
 	for i := 0; i < 3; i++ {
-		if _, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch(strconv.Itoa(i))); err != nil {
+		if _, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch(strconv.Itoa(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -443,7 +428,7 @@ func TestCookies(t *testing.T) {
 func TestPublishWhileConnectHeld(t *testing.T) {
 	connectArrived := make(chan struct{})
 	publishArrived := make(chan struct{})
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		jr := parseRequest(t, r)
 		if jr.msgs[0].Channel == bayeux.MetaConnect {
 			close(connectArrived)
@@ -458,7 +443,7 @@ func TestPublishWhileConnectHeld(t *testing.T) {
 		writeJSONP(w, jr.callback, replies(jr.msgs))
 	})
 	tr := newTransport(t, srv.Client(), nil)
-	ctx := testCtx(t)
+	ctx := testenv.Context(t)
 	done := make(chan error, 1)
 	go func() { _, err := tr.RoundTrip(ctx, srv.URL, connectBatch("1")); done <- err }()
 	<-connectArrived
@@ -472,12 +457,12 @@ func TestPublishWhileConnectHeld(t *testing.T) {
 
 func TestCloseAndCancel(t *testing.T) {
 	arrived := make(chan struct{}, 2)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 	})
 	tr := newTransport(t, srv.Client(), nil)
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testenv.Context(t))
 	done := make(chan error, 2)
 	go func() { _, err := tr.RoundTrip(ctx, srv.URL, []bayeux.Message{publish("1", "x")}); done <- err }()
 	<-arrived
@@ -485,13 +470,13 @@ func TestCloseAndCancel(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) || !errors.Is(err, bayeux.ErrTransport) {
 		t.Errorf("cancel: err = %v", err)
 	}
-	go func() { _, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch("2")); done <- err }()
+	go func() { _, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch("2")); done <- err }()
 	<-arrived
 	_ = tr.Close()
 	if err := <-done; !errors.Is(err, bayeux.ErrClosed) {
 		t.Errorf("close: err = %v", err)
 	}
-	if _, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch("3")); !errors.Is(err, bayeux.ErrClosed) {
+	if _, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch("3")); !errors.Is(err, bayeux.ErrClosed) {
 		t.Errorf("after close: err = %v", err)
 	}
 }
@@ -499,7 +484,7 @@ func TestCloseAndCancel(t *testing.T) {
 func TestBadURL(t *testing.T) {
 	tr := newTransport(t, http.DefaultClient, nil)
 	for _, u := range []string{"/relative", "ftp://x/y", "http://%zz", ""} {
-		_, err := tr.RoundTrip(testCtx(t), u, connectBatch("1"))
+		_, err := tr.RoundTrip(testenv.Context(t), u, connectBatch("1"))
 		if !errors.Is(err, bayeux.ErrTransport) {
 			t.Errorf("RoundTrip(%q): err = %v", u, err)
 		}
@@ -644,7 +629,7 @@ func testPublishResentOnlyOnce(t *testing.T, resend bool) {
 	if resend {
 		broken = 3 // and the re-sent copy of the first
 	}
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		jr := parseRequest(t, r)
 		if r.ContentLength != 0 || len(r.TransferEncoding) != 0 {
 			t.Errorf("GET sent with a body: Content-Length %d, Transfer-Encoding %v", r.ContentLength, r.TransferEncoding)
@@ -664,7 +649,7 @@ func testPublishResentOnlyOnce(t *testing.T, resend bool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tr.Close() })
-	ctx := testCtx(t)
+	ctx := testenv.Context(t)
 	// The first request leaves an idle keep-alive connection to reuse.
 	if _, err := tr.RoundTrip(ctx, srv.URL, connectBatch("1")); err != nil {
 		t.Fatal(err)

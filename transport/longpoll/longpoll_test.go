@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/internal/testenv"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 )
@@ -27,23 +27,6 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // --- helpers ---------------------------------------------------------------
-
-// testTimeout bounds every wait of a test, so that a bug fails instead of
-// hanging; it is never used to assert speed.
-const testTimeout = 20 * time.Second
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 func newTransport(t *testing.T, c *http.Client, jar http.CookieJar, opts ...Option) *Transport {
 	t.Helper()
@@ -94,18 +77,6 @@ func replies(msgs []bayeux.Message, extra ...bayeux.Message) []byte {
 	return b
 }
 
-// waitFor polls cond until it holds or the test deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 type countingRT struct {
 	base http.RoundTripper
 	n    atomic.Int64
@@ -130,7 +101,7 @@ func TestRequestFormat(t *testing.T) {
 		body                      []byte
 	}
 	got := make(chan seen, 1)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got <- seen{r.Method, r.Header.Get("Content-Type"), r.URL.Path, b}
 		msgs, _ := bayeux.DecodeMessages(b)
@@ -142,7 +113,7 @@ func TestRequestFormat(t *testing.T) {
 		{ID: "2", Channel: "/foo/bar", ClientID: "c1", Data: json.RawMessage(`[1,2,3]`)},
 	}
 	before, _ := bayeux.EncodeMessages(batch)
-	out, err := tr.RoundTrip(testCtx(t), srv.URL+"/cometd", batch)
+	out, err := tr.RoundTrip(testenv.Context(t), srv.URL+"/cometd", batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,9 +139,9 @@ func TestRequestFormat(t *testing.T) {
 
 func TestEmptyBatchSendsNothing(t *testing.T) {
 	var n atomic.Int64
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { n.Add(1) })
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) { n.Add(1) })
 	tr := newTransport(t, srv.Client(), nil)
-	out, err := tr.RoundTrip(testCtx(t), srv.URL, nil)
+	out, err := tr.RoundTrip(testenv.Context(t), srv.URL, nil)
 	if err != nil || out != nil || n.Load() != 0 {
 		t.Fatalf("RoundTrip(nil) = %v, %v; %d requests", out, err, n.Load())
 	}
@@ -178,9 +149,9 @@ func TestEmptyBatchSendsNothing(t *testing.T) {
 
 func TestEncodeErrorBeforeSending(t *testing.T) {
 	var n atomic.Int64
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { n.Add(1) })
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) { n.Add(1) })
 	tr := newTransport(t, srv.Client(), nil)
-	_, err := tr.RoundTrip(testCtx(t), srv.URL, []bayeux.Message{{Channel: "/a", Data: json.RawMessage(`{bad`)}})
+	_, err := tr.RoundTrip(testenv.Context(t), srv.URL, []bayeux.Message{{Channel: "/a", Data: json.RawMessage(`{bad`)}})
 	var ee *bayeux.EncodeError
 	if !errors.As(err, &ee) || n.Load() != 0 {
 		t.Fatalf("err = %v (%d requests), want *bayeux.EncodeError and no request", err, n.Load())
@@ -189,14 +160,14 @@ func TestEncodeErrorBeforeSending(t *testing.T) {
 
 func TestHeaders(t *testing.T) {
 	got := make(chan http.Header, 1)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Clone()
 		_, _ = w.Write(replies(readBatch(t, r)))
 	})
 	h := http.Header{"x-trace": {"a", "b"}}
 	tr := newTransport(t, srv.Client(), nil,
 		WithHeader("authorization", "Bearer secret"), WithHeaders(h), WithHeader("Content-Type", "application/json"))
-	if _, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch("1")); err != nil {
+	if _, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch("1")); err != nil {
 		t.Fatal(err)
 	}
 	hdr := <-got
@@ -210,7 +181,7 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("custom Content-Type must replace the default: %s", diff)
 	}
 	h.Set("X-Trace", "changed")
-	if _, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch("2")); err != nil {
+	if _, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch("2")); err != nil {
 		t.Fatal(err)
 	}
 	if hdr := <-got; hdr.Get("X-Trace") != "a" {
@@ -265,10 +236,10 @@ func handshakeBatch() []bayeux.Message {
 
 func TestCookiesWithSessionJar(t *testing.T) {
 	cs := &cookieServer{}
-	srv := newServer(t, cs.handler(t))
+	srv := testenv.Server(t, cs.handler(t))
 	jar, _ := cookiejar.New(nil)
 	tr := newTransport(t, srv.Client(), jar, WithRetryWait(time.Millisecond, time.Millisecond))
-	ctx := testCtx(t)
+	ctx := testenv.Context(t)
 	if _, err := tr.RoundTrip(ctx, srv.URL+"/cometd", handshakeBatch()); err != nil {
 		t.Fatal(err)
 	}
@@ -314,11 +285,11 @@ func cookieNames(jar http.CookieJar, raw string) string {
 // on a retry.
 func TestCookiesWithClientJar(t *testing.T) {
 	cs := &cookieServer{}
-	srv := newServer(t, cs.handler(t))
+	srv := testenv.Server(t, cs.handler(t))
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Transport: srv.Client().Transport, Jar: jar}
 	tr := newTransport(t, c, nil, WithRetryWait(time.Millisecond, time.Millisecond))
-	ctx := testCtx(t)
+	ctx := testenv.Context(t)
 	if _, err := tr.RoundTrip(ctx, srv.URL, handshakeBatch()); err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +320,7 @@ func snap(c *http.Client) snapshot {
 
 func TestUserClientNotModifiedAndRoundTripperUsed(t *testing.T) {
 	var calls atomic.Int64
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		msgs := readBatch(t, r)
 		switch {
 		case calls.Add(1)%2 == 1 && msgs[0].Channel == bayeux.MetaConnect:
@@ -370,7 +341,7 @@ func TestUserClientNotModifiedAndRoundTripperUsed(t *testing.T) {
 		before := snap(c)
 		tr := newTransport(t, c, nil, WithRetryWait(time.Millisecond, time.Millisecond))
 		n0 := rt.n.Load()
-		ctx := testCtx(t)
+		ctx := testenv.Context(t)
 		if _, err := tr.RoundTrip(ctx, srv.URL, connectBatch("1")); err != nil {
 			t.Fatal(err)
 		}
@@ -402,7 +373,7 @@ func TestPublishWhileConnectHeld(t *testing.T) {
 	connectArrived := make(chan struct{})
 	publishArrived := make(chan struct{})
 	var once sync.Once
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		msgs := readBatch(t, r)
 		if msgs[0].Channel == bayeux.MetaConnect {
 			close(connectArrived)
@@ -418,7 +389,7 @@ func TestPublishWhileConnectHeld(t *testing.T) {
 		_, _ = w.Write(replies(msgs))
 	})
 	tr := newTransport(t, srv.Client(), nil)
-	ctx := testCtx(t)
+	ctx := testenv.Context(t)
 	type result struct {
 		msgs []bayeux.Message
 		err  error
@@ -449,7 +420,7 @@ func TestAtMostTwoRequestsInFlight(t *testing.T) {
 		order    []string
 		release  = make(chan struct{})
 	)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		msgs := readBatch(t, r)
 		mu.Lock()
 		inFlight++
@@ -469,7 +440,7 @@ func TestAtMostTwoRequestsInFlight(t *testing.T) {
 		_, _ = w.Write(replies(msgs))
 	})
 	tr := newTransport(t, srv.Client(), nil)
-	ctx := testCtx(t)
+	ctx := testenv.Context(t)
 	state := func() (int, int) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -487,14 +458,14 @@ func TestAtMostTwoRequestsInFlight(t *testing.T) {
 		}()
 	}
 	send(connectBatch("c"))
-	waitFor(t, "the connect", func() bool { n, _ := state(); return n == 1 })
+	testenv.Eventually(t, "the connect", func() bool { n, _ := state(); return n == 1 })
 	const publishes = 5
 	for i := 1; i <= publishes; i++ {
 		send(publishBatch(strconv.Itoa(i)))
 		if i == 1 {
-			waitFor(t, "the first publish", func() bool { n, _ := state(); return n == 2 })
+			testenv.Eventually(t, "the first publish", func() bool { n, _ := state(); return n == 2 })
 		} else {
-			waitFor(t, "publish "+strconv.Itoa(i)+" to queue", func() bool { return tr.e.Waiting() == i-1 })
+			testenv.Eventually(t, "publish "+strconv.Itoa(i)+" to queue", func() bool { return tr.e.Waiting() == i-1 })
 		}
 	}
 	// Everything is either in flight or queued: exactly two requests reached
@@ -553,7 +524,7 @@ func TestRetry(t *testing.T) {
 				mu     sync.Mutex
 				bodies []string
 			)
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 				b, _ := io.ReadAll(r.Body)
 				mu.Lock()
 				bodies = append(bodies, string(b))
@@ -582,7 +553,7 @@ func TestRetry(t *testing.T) {
 				opts = append(opts, WithRetryMax(max(tt.retryMax, 0)))
 			}
 			tr := newTransport(t, srv.Client(), nil, opts...)
-			out, err := tr.RoundTrip(testCtx(t), srv.URL, tt.batch)
+			out, err := tr.RoundTrip(testenv.Context(t), srv.URL, tt.batch)
 			mu.Lock()
 			defer mu.Unlock()
 			if len(bodies) != tt.wantReqs {
@@ -616,12 +587,12 @@ func TestRetry(t *testing.T) {
 
 func TestRetryWaitHonoursContext(t *testing.T) {
 	arrived := make(chan struct{}, 10)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	tr := newTransport(t, srv.Client(), nil, WithRetryWait(time.Hour, time.Hour))
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testenv.Context(t))
 	done := make(chan error, 1)
 	go func() {
 		_, err := tr.RoundTrip(ctx, srv.URL, connectBatch("1"))
@@ -655,7 +626,7 @@ func TestBodyLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 				if tt.chunked {
 					for i := 0; i < len(tt.body); i += 100 {
 						_, _ = w.Write(tt.body[i:min(i+100, len(tt.body))])
@@ -667,7 +638,7 @@ func TestBodyLimit(t *testing.T) {
 				_, _ = w.Write(tt.body)
 			})
 			tr := newTransport(t, srv.Client(), nil, WithMaxBodyBytes(limit))
-			out, err := tr.RoundTrip(testCtx(t), srv.URL, publishBatch("1"))
+			out, err := tr.RoundTrip(testenv.Context(t), srv.URL, publishBatch("1"))
 			if !tt.wantErr {
 				if err != nil || len(out) != 1 {
 					t.Fatalf("RoundTrip = %v, %v", out, err)
@@ -685,7 +656,7 @@ func TestBodyLimit(t *testing.T) {
 func TestStatusErrors(t *testing.T) {
 	for _, status := range []int{201, 204, 301, 400, 401, 403, 404, 408, 500} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 				if status == 301 {
 					w.Header().Set("Location", "/elsewhere")
 				}
@@ -697,7 +668,7 @@ func TestStatusErrors(t *testing.T) {
 			c := &http.Client{Transport: srv.Client().Transport,
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			tr := newTransport(t, c, nil)
-			_, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch("1"))
+			_, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch("1"))
 			var te *bayeux.TransportError
 			if !errors.As(err, &te) || te.StatusCode != status || !bayeux.IsRetryable(err) {
 				t.Fatalf("err = %#v, want *TransportError with StatusCode %d", err, status)
@@ -720,9 +691,9 @@ func TestMalformedBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, tt.body) })
+			srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, tt.body) })
 			tr := newTransport(t, srv.Client(), nil)
-			out, err := tr.RoundTrip(testCtx(t), srv.URL, connectBatch("1"))
+			out, err := tr.RoundTrip(testenv.Context(t), srv.URL, connectBatch("1"))
 			var (
 				te *bayeux.TransportError
 				de *bayeux.DecodeError
@@ -736,7 +707,7 @@ func TestMalformedBody(t *testing.T) {
 
 func TestContextCancel(t *testing.T) {
 	arrived := make(chan struct{}, 2)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // lets the server notice a closed connection
 		arrived <- struct{}{}
 		<-r.Context().Done()
@@ -744,12 +715,12 @@ func TestContextCancel(t *testing.T) {
 	tr := newTransport(t, srv.Client(), nil)
 
 	// Cancel while the request is held by the server.
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(testenv.Context(t))
 	done := make(chan error, 2)
 	go func() { _, err := tr.RoundTrip(ctx, srv.URL, publishBatch("1")); done <- err }()
 	<-arrived
 	// A second batch waits for the lane; its own deadline ends the wait.
-	ctx2, cancel2 := context.WithTimeout(testCtx(t), time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(testenv.Context(t), time.Millisecond)
 	defer cancel2()
 	_, err := tr.RoundTrip(ctx2, srv.URL, publishBatch("2"))
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, bayeux.ErrTransport) {
@@ -767,13 +738,13 @@ func TestContextCancel(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	arrived := make(chan struct{}, 1)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := testenv.Server(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // lets the server notice a closed connection
 		arrived <- struct{}{}
 		<-r.Context().Done()
 	})
 	tr := newTransport(t, srv.Client(), nil)
-	ctx := testCtx(t)
+	ctx := testenv.Context(t)
 	done := make(chan error, 2)
 	go func() { _, err := tr.RoundTrip(ctx, srv.URL, connectBatch("1")); done <- err }()
 	<-arrived
@@ -818,7 +789,7 @@ func TestConnectionRefused(t *testing.T) {
 	c := &http.Client{Transport: &http.Transport{}}
 	defer c.CloseIdleConnections()
 	tr := newTransport(t, c, nil, WithRetryWait(time.Millisecond, time.Millisecond))
-	_, err = tr.RoundTrip(testCtx(t), "http://"+addr+"/cometd?token=secret", publishBatch("1"))
+	_, err = tr.RoundTrip(testenv.Context(t), "http://"+addr+"/cometd?token=secret", publishBatch("1"))
 	var te *bayeux.TransportError
 	if !errors.As(err, &te) || te.StatusCode != 0 {
 		t.Fatalf("err = %v", err)
