@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,6 +26,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-4s  %-10s  %-34s %s\n", strings.ToUpper(res.Status.String()), res.Level, res.ID, res.Rule)
 		if res.Status != Pass {
 			fmt.Fprintf(&b, "        seen: %s\n", res.Seen)
+			if res.Status != Skip {
+				fmt.Fprintf(&b, "        rule from: %s\n", res.Source)
+			}
 		}
 	}
 	b.WriteString("\nSummary by level\n")
@@ -56,7 +60,26 @@ func (s Status) String() string { return string(s) }
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(struct {
+		*Report
+		Summary map[Level]map[Status]int `json:"summary"`
+	}{r, r.summary()})
+}
+
+// summary counts the results by level and status ("all" for every level).
+func (r *Report) summary() map[Level]map[Status]int {
+	out := map[Level]map[Status]int{}
+	for _, l := range append(slices.Clone(Levels), "all") {
+		lv := l
+		if l == "all" {
+			lv = ""
+		}
+		out[l] = map[Status]int{}
+		for _, st := range []Status{Pass, Fail, Warn, Skip} {
+			out[l][st] = r.Count(lv, st)
+		}
+	}
+	return out
 }
 
 type junitSuites struct {
@@ -78,12 +101,20 @@ type junitSuite struct {
 }
 
 type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      float64       `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	Name       string          `xml:"name,attr"`
+	Classname  string          `xml:"classname,attr"`
+	Time       float64         `xml:"time,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Failure    *junitMessage   `xml:"failure,omitempty"`
+	Skipped    *junitMessage   `xml:"skipped,omitempty"`
+	SystemOut  string          `xml:"system-out,omitempty"`
+}
+
+// junitProperty is a name and value of a test case: its level and
+// status, so that a warning (a passing test case to JUnit) is visible.
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitMessage struct {
@@ -106,7 +137,8 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			out.Suites = append(out.Suites, junitSuite{Name: res.Section})
 		}
 		s := &out.Suites[i]
-		c := junitCase{Name: res.ID, Classname: res.Section, Time: res.Duration.Seconds()}
+		c := junitCase{Name: res.ID, Classname: res.Section, Time: res.Duration.Seconds(),
+			Properties: []junitProperty{{"level", string(res.Level)}, {"status", string(res.Status)}, {"source", res.Source}}}
 		detail := fmt.Sprintf("[%s] %s (%s)\nseen: %s", res.Level, res.Rule, res.Source, res.Seen)
 		switch res.Status {
 		case Fail:

@@ -66,6 +66,7 @@ func TestConformanceCommand(t *testing.T) {
 		}
 		var rep struct {
 			Results []struct{ ID, Status string }
+			Summary map[string]map[string]int
 		}
 		// A selection lists only what it selected.
 		if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Results) < 5 || len(rep.Results) > 30 {
@@ -76,6 +77,9 @@ func TestConformanceCommand(t *testing.T) {
 			if r.Status == "pass" {
 				passed++
 			}
+		}
+		if rep.Summary["all"]["pass"] != passed || rep.Summary["MUST"] == nil {
+			t.Errorf("summary %v, want the counts (%d passed)", rep.Summary, passed)
 		}
 		if passed != 6 {
 			t.Errorf("%d passed, want the 6 selected", passed)
@@ -92,6 +96,11 @@ func TestConformanceCommand(t *testing.T) {
 			Suites []struct {
 				Name string `xml:"name,attr"`
 			} `xml:"testsuite"`
+		}
+		// Each case carries its level and status, so that a warning (a
+		// passing test case to JUnit) is visible.
+		if !strings.Contains(out, `<property name="status" value="pass"></property>`) || !strings.Contains(out, `<property name="level" value="MUST"></property>`) {
+			t.Errorf("no level and status properties:\n%s", out)
 		}
 		if err := xml.Unmarshal([]byte(out), &suites); err != nil || suites.Tests < 5 || suites.Tests > 30 || suites.Fails != 0 || len(suites.Suites) != 2 {
 			t.Fatalf("%v %+v", err, suites)
