@@ -180,3 +180,25 @@ func TestServerThatDiesIsReportedDead(t *testing.T) {
 		}
 	}
 }
+
+// The text report names each section once, even when the catalogue puts
+// a section's cases in two places (as the long-polling and
+// callback-polling sections are).
+func TestTextReportSectionsOnce(t *testing.T) {
+	rep := &conformance.Report{URL: "http://x/bayeux", Results: []conformance.Result{
+		{ID: "a.1", Section: "Transport: long-polling", Level: conformance.Must, Status: conformance.Pass},
+		{ID: "b.1", Section: "Handshake", Level: conformance.Must, Status: conformance.Pass},
+		{ID: "a.2", Section: "Transport: long-polling", Level: conformance.Must, Status: conformance.Pass},
+	}}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "\nTransport: long-polling\n"); n != 1 {
+		t.Errorf("the long-polling section printed %d times:\n%s", n, out)
+	}
+	if strings.Index(out, "a.2") > strings.Index(out, "b.1") {
+		t.Errorf("a.2 printed outside its section:\n%s", out)
+	}
+}

@@ -18,7 +18,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "Bayeux conformance of %s\nconnection types offered: %s; %d cases in %s\n",
 		r.URL, strings.Join(r.ConnectionTypes, ", "), len(r.Results), r.Duration.Round(time.Millisecond))
 	section := ""
-	for _, res := range r.Results {
+	for _, res := range r.bySection() {
 		if res.Section != section {
 			section = res.Section
 			fmt.Fprintf(&b, "\n%s\n", section)
@@ -50,6 +50,20 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// bySection returns the results grouped by section, each section where
+// its first case stands in the catalogue, the cases in catalogue order.
+func (r *Report) bySection() []Result {
+	first := map[string]int{}
+	for i, res := range r.Results {
+		if _, ok := first[res.Section]; !ok {
+			first[res.Section] = i
+		}
+	}
+	out := slices.Clone(r.Results)
+	slices.SortStableFunc(out, func(a, b Result) int { return first[a.Section] - first[b.Section] })
+	return out
 }
 
 // String returns the status name.
