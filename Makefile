@@ -47,6 +47,7 @@ staticcheck:
 
 gotest:
 	BAYEUX_INTEROP=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd contrib/otel && $(GO) test -race -count=1 ./...
 
 demo:
 	$(GO) run ./cmd/bayeux demo
