@@ -58,11 +58,26 @@ bench:
 # Every func FuzzX in a _test.go file, each run alone. Minimizing is capped
 # at 10 runs: targets that drive a whole client are not deterministic
 # enough for long minimizations.
+#
+# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
+# exceeded" when -fuzztime ends while a worker is mid-input on a busy machine
+# (golang/go#75804, fixed in Go 1.27). A real failure always writes its input
+# under testdata/fuzz/<target>; a run that ends with that message and wrote
+# nothing is reported as the coordinator race and not counted as a failure.
 fuzz:
 	@set -e; for f in $$(grep -rl --include='*_test.go' --exclude-dir=node_modules '^func Fuzz' .); do \
+		d=$$(dirname $$f); \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-			echo "fuzz $$(dirname $$f) $$t ($(FUZZTIME))"; \
-			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=10x $$(dirname $$f); \
+			echo "fuzz $$d $$t ($(FUZZTIME))"; \
+			before=$$(ls $$d/testdata/fuzz/$$t 2>/dev/null | wc -l); \
+			out=$$(mktemp); rc=0; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=10x $$d >$$out 2>&1 || rc=$$?; \
+			after=$$(ls $$d/testdata/fuzz/$$t 2>/dev/null | wc -l); \
+			if [ $$rc -ne 0 ] && [ "$$before" = "$$after" ] && grep -q '^    context deadline exceeded$$' $$out && ! grep -q -e '^panic' -e 'Failing input written' $$out; then \
+				tail -n 3 $$out; echo "fuzz $$t: ended by the Go fuzz coordinator's deadline race (golang/go#75804), no failing input written; not a failure"; \
+			elif [ $$rc -ne 0 ]; then cat $$out; rm -f $$out; exit $$rc; \
+			else tail -n 1 $$out; fi; \
+			rm -f $$out; \
 		done; \
 	done
 
