@@ -15,6 +15,11 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 10m
 FUZZTIME ?= 1m
 
+# The modules of the repository, listed in go.work: the SDK itself, the CLI
+# (a module of its own so that its dependencies stay out of the SDK's
+# go.mod) and the integrations with other systems.
+MODULES = . cmd/bayeux contrib/otel
+
 # Go files of the repository (not those under node_modules).
 GOFILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*')
 
@@ -40,14 +45,13 @@ fmt:
 	if [ -n "$$files" ]; then echo "gofmt: these files are not formatted (run gofmt -w on them):" >&2; echo "$$files" >&2; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet ./...); done
 
 staticcheck:
-	$(GO) run $(STATICCHECK) ./...
+	@set -e; for m in $(MODULES); do echo "staticcheck ($$m)"; (cd $$m && $(GO) run $(STATICCHECK) ./...); done
 
 gotest:
-	BAYEUX_INTEROP=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
-	cd contrib/otel && $(GO) test -race -count=1 ./...
+	@set -e; for m in $(MODULES); do echo "go test ($$m)"; (cd $$m && BAYEUX_INTEROP=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...); done
 
 demo:
 	$(GO) run ./cmd/bayeux demo
