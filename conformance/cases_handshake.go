@@ -205,7 +205,9 @@ func handshakeCases() []caseDef {
 				} else if err == nil {
 					t.Logf("answer: %v", x.err)
 				}
-				if got := sub.await(t.ctx, onChannel(ch), 1, t.quiet()); len(got) > 0 {
+				t.publish(other, ch, map[string]any{"control": true})
+				t.controlOn(sub, ch)
+				if got := sub.received(func(m raw.Msg) bool { return m.S("channel") == ch && !isControl(m) }); len(got) > 0 {
 					t.Fatalf("the publish batched with a handshake was delivered: %s", clip(got[0].Raw))
 				}
 			}},

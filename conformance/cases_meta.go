@@ -29,7 +29,7 @@ func metaCases() []caseDef {
 				t.subscribe(other, ch)
 				t.publish(other, ch, map[string]any{"n": 1})
 				other.await(t.ctx, onChannel(ch), 1, t.wait())
-				sub.await(t.ctx, onChannel(ch), 1, t.wait())
+				t.control(sub, ch)
 				metas := sub.received(func(m raw.Msg) bool { return strings.HasPrefix(m.S("channel"), "/meta/") })
 				if len(metas) > 0 {
 					t.Fatalf("a /** subscriber received /meta messages as events: %s", clip(metas[0].Raw))
@@ -40,11 +40,14 @@ func metaCases() []caseDef {
 			run: func(t *T) {
 				for _, look := range []string{"/meta/subscribe/x", "/meta/subscribex", "/meta/subscribe/", "/meta/connectx"} {
 					s := t.open("")
-					ch := t.channel()
+					ch, ctl := t.channel(), t.channel()
+					t.subscribe(s, ctl)
 					x, err := s.send(t.ctx, msg{"channel": look, "subscription": ch, "data": map[string]any{}})
 					pub := t.open("")
 					t.publish(pub, ch, map[string]any{"n": 1})
-					if got := s.await(t.ctx, onChannel(ch), 1, t.quiet()); len(got) > 0 {
+					t.publish(pub, ctl, map[string]any{"control": true})
+					t.control(s, ctl)
+					if got := s.received(onChannel(ch)); len(got) > 0 {
 						t.Fatalf("a message on %s subscribed the session to %s", look, ch)
 					}
 					if err == nil && x.err == nil {
@@ -75,27 +78,32 @@ func metaCases() []caseDef {
 		{id: "meta.service-not-recorded", section: secMeta, level: Should, source: srcServiceChan,
 			rule: "A subscription to a /service channel is not recorded (it may be refused): the subscriber gets nothing published there",
 			run: func(t *T) {
-				ch := "/service" + t.channel()
+				ch, ctl := "/service"+t.channel(), t.channel()
 				sub := t.open("")
+				t.subscribe(sub, ctl)
 				x := t.must(sub.send(t.ctx, msg{"channel": "/meta/subscribe", "subscription": ch}))
 				if r, ok := x.reply("/meta/subscribe", ""); ok {
 					t.Logf("subscribe reply: %s", clip(r.Raw))
 				}
 				pub := t.open("")
 				t.must(pub.send(t.ctx, msg{"channel": ch, "data": map[string]any{"n": 1}}))
-				if got := sub.await(t.ctx, onChannel(ch), 1, t.quiet()); len(got) > 0 {
+				t.publish(pub, ctl, map[string]any{"control": true})
+				t.control(sub, ctl)
+				if got := sub.received(onChannel(ch)); len(got) > 0 {
 					t.Fatalf("the /service subscriber received another client's message: %s", clip(got[0].Raw))
 				}
 			}},
 		{id: "meta.service-not-broadcast", section: secMeta, level: Must, source: srcServiceChan,
 			rule: "Messages published to /service channels are not broadcast, not even to a /** subscriber",
 			run: func(t *T) {
-				ch := "/service" + t.channel()
+				ch, ctl := "/service"+t.channel(), t.channel()
 				sub := t.open("")
 				t.subscribe(sub, "/**")
 				pub := t.open("")
 				t.must(pub.send(t.ctx, msg{"channel": ch, "data": map[string]any{"n": 1}}))
-				if got := sub.await(t.ctx, onChannel(ch), 1, t.quiet()); len(got) > 0 {
+				t.publish(pub, ctl, map[string]any{"control": true})
+				t.control(sub, ctl)
+				if got := sub.received(onChannel(ch)); len(got) > 0 {
 					t.Fatalf("a /** subscriber received a /service message: %s", clip(got[0].Raw))
 				}
 			}},

@@ -84,7 +84,7 @@ func subscribeCases() []caseDef {
 				pub := t.open("")
 				t.publish(pub, ch, map[string]any{"n": 1})
 				t.publish(pub, other, map[string]any{"n": 2})
-				s.await(t.ctx, onChannel(other), 1, t.wait())
+				t.control(s, other)
 				if got := s.received(onChannel(ch)); len(got) > 0 {
 					t.Fatalf("received %s after unsubscribing", clip(got[0].Raw))
 				}
@@ -100,7 +100,7 @@ func subscribeCases() []caseDef {
 				for _, ch := range []string{a, b, marker} {
 					t.publish(pub, ch, map[string]any{"n": 1})
 				}
-				s.await(t.ctx, onChannel(marker), 1, t.wait())
+				t.control(s, marker)
 				if got := s.received(func(m raw.Msg) bool { return m.S("channel") == a || m.S("channel") == b }); len(got) > 0 {
 					t.Fatalf("received %s after unsubscribing", clip(got[0].Raw))
 				}
