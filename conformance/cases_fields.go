@@ -47,11 +47,22 @@ func fieldCases() []caseDef {
 				}
 			}},
 		{id: "fields.channel", section: secFields, level: Must, source: srcFields,
-			rule: "Every message a server sends has exactly one non-empty string channel",
+			rule: "Every message a server sends has exactly one non-empty string channel, even in answer to a message without one (a reply to [{}] or [{\"channel\":42}])",
 			run: func(t *T) {
 				for _, m := range t.everyReply() {
 					if c, ok := m.Str("channel"); !ok || c == "" {
 						t.Fatalf("message without a channel: %s", clip(m.Raw))
+					}
+				}
+				for _, b := range []string{`[{}]`, `[{"channel":42}]`, `[{"id":"1","data":{}}]`} {
+					x, err := t.postRaw([]byte(b))
+					if err != nil || x.err != nil {
+						continue // an HTTP error or a body that is not messages: no message sent
+					}
+					for _, m := range x.msgs {
+						if c, ok := m.Str("channel"); !ok || c == "" {
+							t.Fatalf("answering %s, a message without a string channel: %s", b, clip(m.Raw))
+						}
 					}
 				}
 			}},

@@ -15,6 +15,9 @@ func (t *T) postRaw(body []byte) (*exchange, error) {
 	return t.newSession(LongPolling).post(t.ctx, "application/json", body)
 }
 
+// notMessages are JSON bodies that are not Bayeux messages.
+var notMessages = []string{`"x"`, `42`, `[1,2]`, `[{}]`, `[{"channel":42}]`}
+
 func robustnessCases() []caseDef {
 	return []caseDef{
 		{id: "robust.prototype-clientid", section: secRobust, level: Convention, source: srcFayeLog + " (Faye 1.4.2)",
@@ -151,10 +154,17 @@ func robustnessCases() []caseDef {
 		{id: "robust.not-messages", section: secRobust, level: Convention, source: srcFields,
 			rule: "JSON that is not messages (a scalar, an array of numbers, a message without channel) is refused with HTTP 400 or an unsuccessful reply",
 			run: func(t *T) {
-				for _, b := range []string{`"x"`, `42`, `[1,2]`, `[{}]`, `[{"channel":42}]`} {
+				for _, b := range notMessages {
 					x, err := t.postRaw([]byte(b))
 					if ok, seen := refused(x, err, ""); !ok || (x != nil && x.resp.Status >= 500) {
 						t.Fatalf("%s: %s", b, seen)
+					}
+					// An unsuccessful reply is a refusal only when it is a
+					// Bayeux message: one with a string channel.
+					for _, m := range x.msgs {
+						if c, ok := m.Str("channel"); !ok || c == "" {
+							t.Fatalf("%s: refused with a reply that has no string channel: %s", b, clip(m.Raw))
+						}
 					}
 				}
 				t.alive()

@@ -345,6 +345,8 @@ func breachTable() map[string]breach {
 		"connect.held":                 neverHold,
 		"connect.wake":                 delayConnects,
 		"connect.one-outstanding":      delayConnects,
+		"connect.superseded-reply":     superseded500,
+		"connect.second-held":          answerSecondAtOnce,
 		"connect.piggyback":            mis(bayeuxtest.Misbehaviour{DeliverOnConnectOnly: true}),
 		"connect.batched-not-held":     fault(bayeuxtest.Fault{Channel: bayeux.MetaSubscribe, Delay: 1500 * time.Millisecond, Times: -1}),
 		"session.expiry":               {opts: []bayeuxtest.Option{bayeuxtest.WithMaxInterval(0)}},
