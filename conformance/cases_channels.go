@@ -51,21 +51,21 @@ func (t *T) deliveries(patterns []string, names []string, marker string) []strin
 
 func channelCases() []caseDef {
 	return []caseDef{
-		{id: "channels.invalid-subscribe", section: secChannels, level: Must, source: srcChannel,
+		{id: "channels.invalid-subscribe", section: secChannels, level: Grammar, source: srcChannel,
 			rule: "Subscribing to an invalid channel name (no leading /, empty segment, wildcard not last, < or >) is refused",
 			run: func(t *T) {
 				t.checkRefusedEach(invalidNames(t.channel()),
 					func(n string) msg { return msg{"channel": "/meta/subscribe", "subscription": n} },
 					func(string) string { return "/meta/subscribe" })
 			}},
-		{id: "channels.invalid-unsubscribe", section: secChannels, level: Must, source: srcChannel,
+		{id: "channels.invalid-unsubscribe", section: secChannels, level: Grammar, source: srcChannel,
 			rule: "Unsubscribing from an invalid channel name is refused",
 			run: func(t *T) {
 				t.checkRefusedEach(invalidNames(t.channel()),
 					func(n string) msg { return msg{"channel": "/meta/unsubscribe", "subscription": n} },
 					func(string) string { return "/meta/unsubscribe" })
 			}},
-		{id: "channels.invalid-publish", section: secChannels, level: Must, source: srcChannel,
+		{id: "channels.invalid-publish", section: secChannels, level: Grammar, source: srcChannel,
 			rule: "Publishing to an invalid channel name is refused",
 			run: func(t *T) {
 				b := t.channel()
@@ -73,7 +73,7 @@ func channelCases() []caseDef {
 					func(n string) msg { return msg{"channel": n, "data": map[string]any{}} },
 					func(n string) string { return n })
 			}},
-		{id: "channels.wildcard-publish", section: secChannels, level: Must, source: srcWild,
+		{id: "channels.wildcard-publish", section: secChannels, level: Grammar, source: srcWild,
 			rule: "Publishing to a wildcard channel (/a/* or /a/**) is refused: patterns are for subscriptions",
 			run: func(t *T) {
 				b := t.channel()
@@ -120,7 +120,7 @@ func channelCases() []caseDef {
 					t.Fatalf("received %d copies of one event on %s/b", len(got), b)
 				}
 			}},
-		{id: "channels.grammar-marks", section: secChannels, level: Must, source: srcChannel,
+		{id: "channels.grammar-marks", section: secChannels, level: Grammar, source: srcChannel,
 			rule: "Channel segments may use every mark of the grammar (- _ ! ~ ( ) $ @)",
 			run: func(t *T) {
 				b := t.channel()

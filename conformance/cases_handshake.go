@@ -160,7 +160,7 @@ func handshakeCases() []caseDef {
 					seen[id] = true
 				}
 			}},
-		{id: "handshake.clientid-alnum", section: secHandshake, level: Must, source: srcClientID,
+		{id: "handshake.clientid-alnum", section: secHandshake, level: Grammar, source: srcClientID + " (clientId = alphanum *( alphanum ), the grammar)",
 			rule: "A clientId is an alphanumeric string",
 			run: func(t *T) {
 				r, _ := t.rawHandshake(handshakeMsg(LongPolling))
@@ -252,7 +252,7 @@ func handshakeCases() []caseDef {
 				s.mu.Unlock()
 				t.controlOn(s, ch)
 			}},
-		{id: "handshake.advice", section: secHandshake, level: Should, source: srcAdvice,
+		{id: "handshake.advice", section: secHandshake, level: May, source: srcHandshake + " (a successful handshake response MAY contain advice)",
 			rule: "A successful handshake reply carries advice with reconnect",
 			run: func(t *T) {
 				r, _ := t.rawHandshake(handshakeMsg(LongPolling))

@@ -396,7 +396,17 @@ func breachTable() map[string]breach {
 				m.Subscription = []bayeux.Channel{"/x"}
 			}
 		}),
-		"publish.reply": rewrite(func(m *bayeux.Message) {
+		"publish.reply": httpBreach(func(_ *http.Request, body []byte, rec *httptest.ResponseRecorder) {
+			if bytes.Contains(body, []byte(`"id":"42"`)) && bytes.Contains(body, []byte(`"data"`)) {
+				rec.Body = bytes.NewBuffer(bytes.ReplaceAll(rec.Body.Bytes(), []byte(`"successful":true`), []byte(`"successful":"yes"`)))
+			}
+		}),
+		"publish.reply-id": rewrite(func(m *bayeux.Message) {
+			if isPublishReply(m) {
+				clearID(m)
+			}
+		}),
+		"publish.reply-no-data": rewrite(func(m *bayeux.Message) {
 			if isPublishReply(m) {
 				m.Data = []byte(`{}`)
 			}

@@ -18,7 +18,13 @@ const (
 	Must Level = "MUST"
 	// Should is a recommendation of the specification.
 	Should Level = "SHOULD"
-	// May is an optional feature (a profile such as an extension).
+	// Grammar is a rule that follows from the specification's grammar
+	// (the BNF of channel names and clientIds) with no requirement word
+	// on what a server does with a name outside it.
+	Grammar Level = "grammar"
+	// May is what the specification leaves to the server (it MAY), checked
+	// when the server does it: an optional feature, a profile such as an
+	// extension, an optional field.
 	May Level = "MAY"
 	// Convention is what the main implementations (CometD, Faye) agree on
 	// where the specification is silent; clients rely on it.
@@ -26,7 +32,7 @@ const (
 )
 
 // Levels lists the levels, strongest first.
-var Levels = []Level{Security, Must, Should, May, Convention}
+var Levels = []Level{Security, Must, Should, Grammar, May, Convention}
 
 // Status is the outcome of one case.
 type Status string
