@@ -66,7 +66,7 @@ func fieldCases() []caseDef {
 					}
 				}
 			}},
-		{id: "fields.meta-id", section: secFields, level: Must, source: srcID,
+		{id: "fields.meta-id", section: secFields, matrix: true, level: Must, source: srcID,
 			rule: "A reply to a /meta message carries the id of the request",
 			run: func(t *T) {
 				s := t.open("")
@@ -84,7 +84,7 @@ func fieldCases() []caseDef {
 					}
 				}
 			}},
-		{id: "fields.service-id", section: secFields, level: Should, source: srcID,
+		{id: "fields.service-id", section: secFields, matrix: true, level: Should, source: srcID,
 			rule: "A reply to a /service message carries the id of the request",
 			run: func(t *T) {
 				s := t.open("")
@@ -109,7 +109,7 @@ func fieldCases() []caseDef {
 					}
 				}
 			}},
-		{id: "fields.error-grammar", section: secFields, level: Should, source: srcError,
+		{id: "fields.error-grammar", section: secFields, matrix: true, level: Should, source: srcError,
 			rule: `Every error value follows the grammar code ":" args ":" message, with a 3-digit code`,
 			run: func(t *T) {
 				s := t.open("")
@@ -216,7 +216,7 @@ func fieldCases() []caseDef {
 				}
 				t.Logf("%d timestamps", n)
 			}},
-		{id: "fields.message-id-grammar", section: secFields, level: Convention, source: srcID + " (CometD checks it; see also " + srcCometDSec + ")",
+		{id: "fields.message-id-grammar", section: secFields, matrix: true, level: Convention, source: srcID + " (CometD checks it; see also " + srcCometDSec + ")",
 			rule: "A message id that is not alphanumeric (such as <script>) is refused",
 			run: func(t *T) {
 				s := t.open("")
@@ -225,7 +225,7 @@ func fieldCases() []caseDef {
 					t.Fatalf("id <script> accepted: %s", seen)
 				}
 			}},
-		{id: "fields.unicode", section: secFields, level: Must, source: srcData + " " + srcRFC8259,
+		{id: "fields.unicode", section: secFields, matrix: true, level: Must, source: srcData + " " + srcRFC8259,
 			rule: "Multibyte and escaped characters in data round-trip exactly",
 			run: func(t *T) {
 				s := t.open("")

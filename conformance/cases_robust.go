@@ -38,7 +38,7 @@ func robustnessCases() []caseDef {
 				}
 				t.alive()
 			}},
-		{id: "robust.prototype-channel", section: secRobust, level: Convention, source: srcFayeLog + " (Faye 1.4.2)",
+		{id: "robust.prototype-channel", section: secRobust, matrix: true, level: Convention, source: srcFayeLog + " (Faye 1.4.2)",
 			rule: "Channels named /x/__proto__, /x/constructor... are ordinary channels: delivered to their subscribers only",
 			run: func(t *T) {
 				b := t.channel()
@@ -55,7 +55,7 @@ func robustnessCases() []caseDef {
 					t.Fatalf("a subscriber of %s/other received %v", b, other)
 				}
 			}},
-		{id: "robust.prototype-id", section: secRobust, level: Convention, source: srcID,
+		{id: "robust.prototype-id", section: secRobust, matrix: true, level: Convention, source: srcID,
 			rule: "Message ids such as constructor and valueOf are echoed like any other",
 			run: func(t *T) {
 				s := t.open("")
@@ -66,7 +66,7 @@ func robustnessCases() []caseDef {
 					}
 				}
 			}},
-		{id: "robust.prototype-data", section: secRobust, level: Convention, source: srcData,
+		{id: "robust.prototype-data", section: secRobust, matrix: true, level: Convention, source: srcData,
 			rule: "data and ext with __proto__ and constructor keys are delivered unchanged",
 			run: func(t *T) {
 				s := t.open("")

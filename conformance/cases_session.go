@@ -53,7 +53,7 @@ func sessionCases() []caseDef {
 				s := t.newSession(LongPolling)
 				t.mustRefuse(s, msg{"channel": "/meta/unsubscribe", "subscription": t.channel(), "clientId": t.unknownID()})
 			}},
-		{id: "session.unknown-publish", section: secSession, level: Convention, source: srcReconnect + " (CometD refuses; publishing without a session is optional for servers)",
+		{id: "session.unknown-publish", section: secSession, matrix: true, level: Convention, source: srcReconnect + " (CometD refuses; publishing without a session is optional for servers)",
 			rule: "A publish with an unknown clientId is refused rather than delivered",
 			run: func(t *T) {
 				sub := t.open("")
@@ -147,7 +147,7 @@ func mustURL(s string) *url.URL {
 
 func disconnectCases() []caseDef {
 	return []caseDef{
-		{id: "disconnect.success", section: secDisconnect, level: Must, source: srcDisconnect,
+		{id: "disconnect.success", section: secDisconnect, matrix: true, level: Must, source: srcDisconnect,
 			rule: "A /meta/disconnect is answered successful:true",
 			run: func(t *T) {
 				s := t.open("")

@@ -22,21 +22,21 @@ func (t *T) echo(x *exchange, channel string, sub any) {
 
 func subscribeCases() []caseDef {
 	return []caseDef{
-		{id: "subscribe.echo", section: secSubscribe, level: Must, source: srcSubField,
+		{id: "subscribe.echo", section: secSubscribe, matrix: true, level: Must, source: srcSubField,
 			rule: "A /meta/subscribe reply is successful and echoes subscription (a string) as sent",
 			run: func(t *T) {
 				s := t.open("")
 				ch := t.channel()
 				t.echo(t.must(s.send(t.ctx, msg{"channel": "/meta/subscribe", "subscription": ch})), "/meta/subscribe", ch)
 			}},
-		{id: "subscribe.echo-array", section: secSubscribe, level: Must, source: srcSubField,
+		{id: "subscribe.echo-array", section: secSubscribe, matrix: true, level: Must, source: srcSubField,
 			rule: "A /meta/subscribe with an array of channels is answered with the same array",
 			run: func(t *T) {
 				s := t.open("")
 				sub := []string{t.channel(), t.channel()}
 				t.echo(t.must(s.send(t.ctx, msg{"channel": "/meta/subscribe", "subscription": sub})), "/meta/subscribe", sub)
 			}},
-		{id: "subscribe.array", section: secSubscribe, level: Must, source: srcSubField,
+		{id: "subscribe.array", section: secSubscribe, matrix: true, level: Must, source: srcSubField,
 			rule: "A /meta/subscribe with an array subscribes to every channel listed",
 			run: func(t *T) {
 				a, b := t.channel(), t.channel()
@@ -45,13 +45,13 @@ func subscribeCases() []caseDef {
 					t.Fatalf("subscribed to [%s %s], received %v", a, b, got)
 				}
 			}},
-		{id: "subscribe.missing", section: secSubscribe, level: Should, source: srcSubscribe + " (subscription is a MUST of the request, a duty of the client)",
+		{id: "subscribe.missing", section: secSubscribe, matrix: true, level: Should, source: srcSubscribe + " (subscription is a MUST of the request, a duty of the client)",
 			rule: "A /meta/subscribe without subscription is unsuccessful",
 			run: func(t *T) {
 				s := t.open("")
 				t.mustRefuse(s, msg{"channel": "/meta/subscribe"})
 			}},
-		{id: "subscribe.delivers", section: secSubscribe, level: Must, source: specRef + " (delivery)",
+		{id: "subscribe.delivers", section: secSubscribe, matrix: true, level: Must, source: specRef + " (delivery)",
 			rule: "Every subscriber of a channel receives each event published there (three subscribers)",
 			run: func(t *T) {
 				ch := t.channel()
@@ -66,7 +66,7 @@ func subscribeCases() []caseDef {
 					}
 				}
 			}},
-		{id: "unsubscribe.echo", section: secSubscribe, level: Must, source: srcSubField,
+		{id: "unsubscribe.echo", section: secSubscribe, matrix: true, level: Must, source: srcSubField,
 			rule: "A /meta/unsubscribe reply is successful and echoes subscription as sent",
 			run: func(t *T) {
 				s := t.open("")
@@ -74,7 +74,7 @@ func subscribeCases() []caseDef {
 				t.subscribe(s, ch)
 				t.echo(t.must(s.send(t.ctx, msg{"channel": "/meta/unsubscribe", "subscription": ch})), "/meta/unsubscribe", ch)
 			}},
-		{id: "unsubscribe.stops", section: secSubscribe, level: Must, source: srcUnsubscribe,
+		{id: "unsubscribe.stops", section: secSubscribe, matrix: true, level: Must, source: srcUnsubscribe,
 			rule: "After /meta/unsubscribe the session receives nothing more from that channel",
 			run: func(t *T) {
 				s := t.open("")
@@ -89,7 +89,7 @@ func subscribeCases() []caseDef {
 					t.Fatalf("received %s after unsubscribing", clip(got[0].Raw))
 				}
 			}},
-		{id: "unsubscribe.array", section: secSubscribe, level: Must, source: srcSubField,
+		{id: "unsubscribe.array", section: secSubscribe, matrix: true, level: Must, source: srcSubField,
 			rule: "A /meta/unsubscribe with an array unsubscribes from every channel listed",
 			run: func(t *T) {
 				s := t.open("")
@@ -105,7 +105,7 @@ func subscribeCases() []caseDef {
 					t.Fatalf("received %s after unsubscribing", clip(got[0].Raw))
 				}
 			}},
-		{id: "unsubscribe.missing", section: secSubscribe, level: Should, source: srcUnsubscribe + " (subscription is a MUST of the request, a duty of the client)",
+		{id: "unsubscribe.missing", section: secSubscribe, matrix: true, level: Should, source: srcUnsubscribe + " (subscription is a MUST of the request, a duty of the client)",
 			rule: "A /meta/unsubscribe without subscription is unsuccessful",
 			run: func(t *T) {
 				s := t.open("")
@@ -116,7 +116,7 @@ func subscribeCases() []caseDef {
 
 func publishCases() []caseDef {
 	return []caseDef{
-		{id: "publish.reply", section: secPublish, level: Must, source: srcData + " (the publish response is optional for the server; when sent it MUST contain channel and successful)",
+		{id: "publish.reply", section: secPublish, matrix: true, level: Must, source: srcData + " (the publish response is optional for the server; when sent it MUST contain channel and successful)",
 			rule: "A publish reply, when the server sends one, has the published channel and a boolean successful",
 			run: func(t *T) {
 				r := t.publishReply()
@@ -124,21 +124,21 @@ func publishCases() []caseDef {
 					t.Fatalf("reply %s", clip(r.Raw))
 				}
 			}},
-		{id: "publish.reply-id", section: secPublish, level: May, source: srcData + " (the publish response MAY contain id)",
+		{id: "publish.reply-id", section: secPublish, matrix: true, level: May, source: srcData + " (the publish response MAY contain id)",
 			rule: "A publish reply carries the id of the publish",
 			run: func(t *T) {
 				if r := t.publishReply(); r.S("id") != "42" {
 					t.Fatalf("the reply to the publish with id 42 does not carry it: %s", clip(r.Raw))
 				}
 			}},
-		{id: "publish.reply-no-data", section: secPublish, level: Convention, source: srcFayeLog + " (Faye 1.3.0; the CometD JavaScript client tells a publish reply from an event by the absence of data)",
+		{id: "publish.reply-no-data", section: secPublish, matrix: true, level: Convention, source: srcFayeLog + " (Faye 1.3.0; the CometD JavaScript client tells a publish reply from an event by the absence of data)",
 			rule: "A publish reply has no data (clients tell replies from events by it)",
 			run: func(t *T) {
 				if r := t.publishReply(); r.Has("data") {
 					t.Fatalf("reply %s", clip(r.Raw))
 				}
 			}},
-		{id: "publish.event-fields", section: secPublish, level: Must, source: srcData,
+		{id: "publish.event-fields", section: secPublish, matrix: true, level: Must, source: srcData,
 			rule: "A delivered event has channel and data",
 			run: func(t *T) {
 				s := t.open("")
@@ -153,7 +153,7 @@ func publishCases() []caseDef {
 					t.Fatalf("event %s", clip(got[0].Raw))
 				}
 			}},
-		{id: "publish.no-clientid-leak", section: secPublish, level: Must, source: srcClientID,
+		{id: "publish.no-clientid-leak", section: secPublish, matrix: true, level: Must, source: srcClientID,
 			rule: "A delivered event never carries the publisher's clientId",
 			run: func(t *T) {
 				s := t.open("")
@@ -169,7 +169,7 @@ func publishCases() []caseDef {
 					t.Fatalf("event %s", clip(got[0].Raw))
 				}
 			}},
-		{id: "publish.to-self", section: secPublish, level: Convention, source: srcCometDConf + " (broadcastToPublisher; Faye always)",
+		{id: "publish.to-self", section: secPublish, matrix: true, level: Convention, source: srcCometDConf + " (broadcastToPublisher; Faye always)",
 			rule: "A publisher subscribed to the channel receives its own message",
 			run: func(t *T) {
 				s := t.open("")
@@ -180,7 +180,7 @@ func publishCases() []caseDef {
 					t.Fatalf("the publisher did not receive its own message")
 				}
 			}},
-		{id: "publish.missing-data", section: secPublish, level: Should, source: srcData + " (data is a MUST of the publish, a duty of the client; the spec does not say what the server does without it)",
+		{id: "publish.missing-data", section: secPublish, matrix: true, level: Should, source: srcData + " (data is a MUST of the publish, a duty of the client; the spec does not say what the server does without it)",
 			rule: "A publish without data is refused (data is required)",
 			run: func(t *T) {
 				s := t.open("")
@@ -190,7 +190,7 @@ func publishCases() []caseDef {
 					t.Fatalf("accepted: %s", seen)
 				}
 			}},
-		{id: "publish.order", section: secPublish, level: Convention, source: specRef + " (no text in the specification; CometD MessageProcessingOrderTest, the CometD JavaScript batch documentation)",
+		{id: "publish.order", section: secPublish, matrix: true, level: Convention, source: specRef + " (no text in the specification; CometD MessageProcessingOrderTest, the CometD JavaScript batch documentation)",
 			rule: "Messages of one client are delivered to a subscriber in publish order, in one batch and across requests",
 			run: func(t *T) {
 				s := t.open("")
@@ -216,7 +216,7 @@ func publishCases() []caseDef {
 					t.Fatalf("received %v", ns)
 				}
 			}},
-		{id: "publish.data-shapes", section: secPublish, level: Convention, source: srcData + " (CometD and Faye deliver any JSON value)",
+		{id: "publish.data-shapes", section: secPublish, matrix: true, level: Convention, source: srcData + " (CometD and Faye deliver any JSON value)",
 			rule: "A delivered event keeps the publisher's data exactly, whatever its shape (object, array, string, number)",
 			run: func(t *T) {
 				s := t.open("")

@@ -14,11 +14,12 @@ import (
 	"github.com/bayeux-go/sdk/conformance"
 )
 
-// runCases runs the cases ids against the server at u, all at once, and
-// returns their results by id.
+// runCases runs the cases ids over long-polling against the server at u,
+// all at once, and returns their results by id.
 func runCases(t *testing.T, u string, ids ...string) map[string]conformance.Result {
 	t.Helper()
-	rep, err := conformance.Run(context.Background(), u, conformance.WithCases(ids...), conformance.WithMaxWait(5*time.Second))
+	rep, err := conformance.Run(context.Background(), u, conformance.WithCases(ids...), conformance.WithMaxWait(5*time.Second),
+		conformance.WithTransports(conformance.LongPolling), conformance.WithParallel(len(ids)))
 	if err != nil {
 		t.Fatal(err)
 	}
