@@ -246,6 +246,27 @@ func connectCases() []caseDef {
 					t.Errorf("replies %s, want [/meta/connect /meta/subscribe]", channelsOf(x.replies))
 				}
 			}},
+		{id: "connect.same-transport", section: secConnect, matrix: true, level: Must, source: srcConnect + " (the server MUST respond to a connect over the same transport)",
+			rule: "A /meta/connect is answered over the transport it came on (in the HTTP response, the JSONP callback, or on the socket), with channel and a boolean successful",
+			run: func(t *T) {
+				s := t.open("")
+				ctx, cancel := context.WithTimeout(t.ctx, t.wait())
+				defer cancel()
+				x, err := s.connect(ctx, 0)
+				if err != nil {
+					t.Fatalf("no answer over %s: %v", s.transport, err)
+				}
+				if x.err != nil {
+					t.Fatalf("the answer over %s is not Bayeux: %v", s.transport, x.err)
+				}
+				r, ok := x.reply("/meta/connect", "")
+				if !ok {
+					t.Fatalf("no /meta/connect reply over %s: %s", s.transport, clip(x.body))
+				}
+				if _, isBool := r.Bool("successful"); !isBool {
+					t.Fatalf("no boolean successful: %s", clip(r.Raw))
+				}
+			}},
 	}
 }
 

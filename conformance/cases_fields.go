@@ -84,6 +84,34 @@ func fieldCases() []caseDef {
 					}
 				}
 			}},
+		{id: "fields.handshake-id", section: secFields, level: Must, source: srcID + " (responses to /meta messages MUST carry the id of the request)",
+			rule: "A /meta/handshake reply carries the id of the handshake, successful or not",
+			run: func(t *T) {
+				for _, hs := range []msg{
+					{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": []string{LongPolling}, "id": "h7"},
+					{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": []string{"carrier-pigeon"}, "id": "h8"},
+				} {
+					s := t.newSession(LongPolling)
+					x := t.must(s.send(t.ctx, hs))
+					r, ok := x.reply("/meta/handshake", "")
+					if ok && r.Successful() {
+						s.clientID = r.S("clientId")
+					}
+					if !ok || r.S("id") != hs["id"] {
+						t.Fatalf("the reply to a handshake with id %s: %s", hs["id"], clip(x.body))
+					}
+				}
+			}},
+		{id: "fields.disconnect-id", section: secFields, matrix: true, level: Must, source: srcID + " (responses to /meta messages MUST carry the id of the request)",
+			rule: "A /meta/disconnect reply carries the id of the disconnect",
+			run: func(t *T) {
+				s := t.open("")
+				x := t.must(s.send(t.ctx, msg{"channel": "/meta/disconnect", "id": "d9"}))
+				s.gone = true
+				if _, ok := x.reply("/meta/disconnect", "d9"); !ok {
+					t.Fatalf("the reply to a disconnect with id d9: %s", clip(x.body))
+				}
+			}},
 		{id: "fields.service-id", section: secFields, matrix: true, level: Should, source: srcID,
 			rule: "A reply to a /service message carries the id of the request",
 			run: func(t *T) {

@@ -186,5 +186,21 @@ func robustnessCases() []caseDef {
 				t.Logf("HTTP %d", x.resp.Status)
 				t.alive()
 			}},
+		{id: "robust.empty-array", section: secRobust, level: Convention, source: srcFields + " (an empty array holds no message; CometD answers HTTP 400)",
+			rule: "A POST of [] is answered without a server error (HTTP 4xx, or an array), and the server keeps working",
+			run: func(t *T) {
+				x, err := t.postRaw([]byte(`[]`))
+				if err != nil {
+					t.Fatalf("no answer: %v", err)
+				}
+				if x.resp.Status >= 500 {
+					t.Fatalf("HTTP %d %s", x.resp.Status, clip(x.resp.Body))
+				}
+				if x.resp.Status == 200 && x.err != nil {
+					t.Fatalf("answered 200 with %v", x.err)
+				}
+				t.Logf("HTTP %d %s", x.resp.Status, clip(x.resp.Body))
+				t.alive()
+			}},
 	}
 }

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -111,6 +112,55 @@ func subscribeCases() []caseDef {
 				s := t.open("")
 				t.mustRefuse(s, msg{"channel": "/meta/unsubscribe"})
 			}},
+		{id: "unsubscribe.never-subscribed", section: secSubscribe, matrix: true, level: Must, source: srcUnsubscribe + " (the unsubscribe response MUST contain channel, successful and subscription)",
+			rule: "A /meta/unsubscribe from a channel the session never subscribed to gets a reply with a boolean successful and subscription as sent",
+			run: func(t *T) {
+				s := t.open("")
+				ch := t.channel()
+				x := t.must(s.send(t.ctx, msg{"channel": "/meta/unsubscribe", "subscription": ch}))
+				r, ok := x.reply("/meta/unsubscribe", "")
+				if !ok {
+					t.Fatalf("no /meta/unsubscribe reply: %s", clip(x.body))
+				}
+				if _, isBool := r.Bool("successful"); !isBool {
+					t.Fatalf("no boolean successful: %s", clip(r.Raw))
+				}
+				want, _ := json.Marshal(ch)
+				if got := r.Fields["subscription"]; !jsonEqual(got, want) {
+					t.Fatalf("subscription %s echoed as %s", want, got)
+				}
+				t.Logf("%s", clip(r.Raw))
+			}},
+		{id: "unsubscribe.wildcard", section: secSubscribe, matrix: true, level: Must, source: srcUnsubscribe,
+			rule: "After /meta/unsubscribe from a pattern (/a/*) the session receives nothing more through it",
+			run: func(t *T) {
+				s := t.open("")
+				base, ctl := t.channel(), t.channel()
+				t.subscribe(s, []string{base + "/*", ctl})
+				t.echo(t.must(s.send(t.ctx, msg{"channel": "/meta/unsubscribe", "subscription": base + "/*"})), "/meta/unsubscribe", base+"/*")
+				pub := t.open("")
+				t.publish(pub, base+"/x", map[string]any{"n": 1})
+				t.publish(pub, ctl, map[string]any{"control": true})
+				t.control(s, ctl)
+				if got := s.received(onChannel(base + "/x")); len(got) > 0 {
+					t.Fatalf("received %s after unsubscribing from %s/*", clip(got[0].Raw), base)
+				}
+			}},
+		{id: "subscribe.duplicate", section: secSubscribe, matrix: true, level: Convention, source: srcWild + " (CometD and Faye deliver each message once per session, whatever its subscriptions)",
+			rule: "A session that subscribes twice to one channel receives one copy of each event",
+			run: func(t *T) {
+				s := t.open("")
+				ch := t.channel()
+				t.subscribe(s, ch)
+				t.subscribe(s, ch)
+				pub := t.open("")
+				t.publish(pub, ch, map[string]any{"n": 1})
+				t.publish(pub, ch, map[string]any{"control": true})
+				t.controlOn(s, ch)
+				if got := s.received(func(m raw.Msg) bool { return m.S("channel") == ch && !isControl(m) }); len(got) != 1 {
+					t.Fatalf("received %d copies of one event", len(got))
+				}
+			}},
 	}
 }
 
@@ -136,6 +186,27 @@ func publishCases() []caseDef {
 			run: func(t *T) {
 				if r := t.publishReply(); r.Has("data") {
 					t.Fatalf("reply %s", clip(r.Raw))
+				}
+			}},
+		{id: "publish.batched", section: secPublish, matrix: true, level: Must, source: srcFields + " (a server MUST accept an array of messages; a publish MAY share a request with anything but a handshake)",
+			rule: "A publish batched with a subscribe and a connect in one request is processed: each gets its reply and the event reaches the subscriber",
+			run: func(t *T) {
+				sub := t.open("")
+				ch := t.channel()
+				t.subscribe(sub, ch)
+				s := t.open("")
+				ctx, cancel := context.WithTimeout(t.ctx, t.wait())
+				defer cancel()
+				x, err := s.send(ctx, msg{"channel": "/meta/subscribe", "subscription": t.channel()}, msg{"channel": ch, "data": map[string]any{"batched": true}},
+					msg{"channel": "/meta/connect", "connectionType": s.transport, "advice": map[string]any{"timeout": 0}})
+				x = t.must(x, err)
+				for _, c := range []string{"/meta/subscribe", "/meta/connect"} {
+					if _, ok := x.reply(c, ""); !ok {
+						t.Fatalf("no reply on %s: %s", c, clip(x.body))
+					}
+				}
+				if got := sub.await(t.ctx, onChannel(ch), 1, t.wait()); len(got) == 0 {
+					t.Fatalf("the batched publish never reached the subscriber")
 				}
 			}},
 		{id: "publish.event-fields", section: secPublish, matrix: true, level: Must, source: srcData,

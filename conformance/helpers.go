@@ -75,7 +75,7 @@ func catalogue() []caseDef {
 	for _, part := range [][]caseDef{
 		fieldCases(), channelCases(), metaCases(), handshakeCases(), connectCases(),
 		sessionCases(), disconnectCases(), subscribeCases(), publishCases(),
-		transportCases(), profileCases(), robustnessCases(),
+		transportCases(), httpCases(), websocketCases(), profileCases(), robustnessCases(),
 	} {
 		all = append(all, part...)
 	}
