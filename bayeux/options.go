@@ -42,7 +42,8 @@ const (
 	// stays slow past the server's maxInterval, expires the session).
 	// Delivery itself never waits: messages that arrive anyway (the rest
 	// of the payload, or events a websocket server pushes outside connect
-	// replies) are queued up to MaxMessagesPerPayload beyond the size, and
+	// replies) are queued up to one payload's limit beyond the size (see
+	// MaxMessagesPerPayload), and
 	// only beyond that dropped and reported as with OverflowDrop.
 	OverflowBlock
 )

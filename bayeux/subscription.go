@@ -127,8 +127,9 @@ func (s *Subscription) enqueue(m *Message) {
 	limit := size
 	if s.c.opts.Overflow == OverflowBlock {
 		// Backpressure holds the next /meta/connect; what arrives anyway
-		// (the rest of a payload) is queued up to one more payload.
-		limit = size + MaxMessagesPerPayload
+		// (the rest of a payload) is queued up to one more payload of
+		// the size of the one being delivered.
+		limit = size + payloadMessageLimit(s.c.payloadSize)
 	}
 	s.mu.Lock()
 	if s.end.Load() != endLive {
