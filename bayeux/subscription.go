@@ -149,6 +149,9 @@ func (s *Subscription) enqueue(m *Message) {
 			// the response body.
 			s.c.reportError(&DroppedMessageError{Subscription: s.channel, Message: header(m), Count: 1})
 		}
+		for _, u := range s.c.ep.hooks.Load().undelivered {
+			u.Undelivered(s.channel, m)
+		}
 		return
 	}
 	if p := s.c.payload; p != s.payload {
