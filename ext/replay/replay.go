@@ -328,11 +328,11 @@ func (e *InvalidIDError) Error() string {
 }
 
 var (
-	_ bayeux.MessageExtender    = (*Extension)(nil)
-	_ bayeux.NamedExtension     = (*Extension)(nil)
-	_ bayeux.SessionExtension   = (*Extension)(nil)
-	_ bayeux.RetryExtension     = (*Extension)(nil)
-	_ bayeux.DeliveredExtension = (*Extension)(nil)
+	_ bayeux.MessageExtender      = (*Extension)(nil)
+	_ bayeux.NamedExtension       = (*Extension)(nil)
+	_ bayeux.SessionExtension     = (*Extension)(nil)
+	_ bayeux.RetryExtension       = (*Extension)(nil)
+	_ bayeux.DeliveredExtension   = (*Extension)(nil)
 	_ bayeux.UndeliveredExtension = (*Extension)(nil)
-	_ bayeux.FilterExtension    = (*Extension)(nil)
+	_ bayeux.FilterExtension      = (*Extension)(nil)
 )
