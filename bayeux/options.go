@@ -315,19 +315,19 @@ func resolve(opts []Option) (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.MaxNetworkDelay == 0 {
-		o.MaxNetworkDelay = 10 * time.Second
+		o.MaxNetworkDelay = DefaultMaxNetworkDelay
 	}
 	if o.BackoffIncrement == 0 {
-		o.BackoffIncrement = time.Second
+		o.BackoffIncrement = DefaultBackoffIncrement
 	}
 	if o.MaxBackoff == 0 {
-		o.MaxBackoff = 30 * time.Second
+		o.MaxBackoff = DefaultMaxBackoff
 	}
 	if o.TransportRetry == 0 {
-		o.TransportRetry = 30 * time.Second
+		o.TransportRetry = DefaultTransportRetry
 	}
 	if o.QueueSize == 0 {
-		o.QueueSize = 4096
+		o.QueueSize = DefaultQueueSize
 	}
 	if o.MaxCookies == 0 {
 		o.MaxCookies = DefaultMaxCookies
