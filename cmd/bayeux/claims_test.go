@@ -280,8 +280,9 @@ func TestDocsFlagClaims(t *testing.T) {
 		})
 	}
 	// A backquoted flag (`-name`, `--name`, `--name=value`), then its
-	// default: "(default X)" or "defaults to X" right after it.
-	claim := regexp.MustCompile("`--?([a-z][a-z0-9.-]*)(?:[ =][^`]*)?`\\s*(?:\\(default ([^)]+)\\)|defaults? to ([^\\s,;.)]+))")
+	// default: "(default X)", "(..., default X)" or "defaults to X" right
+	// after it.
+	claim := regexp.MustCompile("`--?([a-z][a-z0-9.-]*)(?:[ =][^`]*)?`\\s*(?:\\((?:[^()]*[,;]\\s*)?default:? ([^(),;]+)[),;]|defaults? to ([^\\s,;.)]+))")
 	checked := 0
 	for file, text := range docFiles(t) {
 		for _, m := range claim.FindAllStringSubmatchIndex(text, -1) {
