@@ -162,10 +162,12 @@ func WithHTTPTransport(transport http.RoundTripper) Option {
 	return func(o *Options) { o.Transport = transport }
 }
 
-// WithLogger returns an Option with logger (log/slog replaces gobayeux's
-// logrus).
-func WithLogger(logger *slog.Logger) Option {
-	return func(o *Options) { o.Logger = logger }
+// WithLogger returns an Option with logger: a *slog.Logger, or any other
+// Logger, such as an implementation of gobayeux v2.7.0's Logger, whose
+// records then arrive as a message and key, value pairs. nil discards
+// the logs.
+func WithLogger(logger Logger) Option {
+	return func(o *Options) { o.Logger = slogLogger(logger) }
 }
 
 // WithTransports sets the transports, in order of preference. Each value is
