@@ -66,16 +66,18 @@ type Options struct {
 	// Strategy chooses how the transport is negotiated.
 	Strategy Strategy
 	// MaxNetworkDelay bounds every request beyond the time the server is
-	// advised to hold it (advice timeout, for /meta/connect). Default 10s.
+	// advised to hold it (advice timeout, for /meta/connect). Default
+	// DefaultMaxNetworkDelay (10s).
 	MaxNetworkDelay time.Duration
 	// BackoffIncrement and MaxBackoff set the linear backoff after
-	// failures (with jitter). Defaults 1s and 30s.
+	// failures (with jitter). Defaults DefaultBackoffIncrement (1s) and
+	// DefaultMaxBackoff (30s).
 	BackoffIncrement time.Duration
 	MaxBackoff       time.Duration
 	// TransportRetry is how long a transport the server refused (for
 	// example a websocket upgrade answered with 400) is left aside before
 	// the client tries it again; it doubles on each refusal up to 16 times
-	// its value. Default 30s.
+	// its value. Default DefaultTransportRetry (30s).
 	TransportRetry time.Duration
 	// StateListener is called, in order and outside any lock, on every
 	// state change of a Client.
@@ -87,7 +89,7 @@ type Options struct {
 	// Extensions are registered, in order, when the client is created.
 	Extensions []MessageExtender
 	// QueueSize is the capacity of each subscription's delivery queue.
-	// Default 4096.
+	// Default DefaultQueueSize (4096).
 	QueueSize int
 	// Overflow is the slow-consumer policy. Default OverflowDrop.
 	Overflow Overflow

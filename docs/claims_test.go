@@ -1,6 +1,7 @@
 package docs
 
 import (
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -233,17 +234,33 @@ func parseSize(s string) (int64, error) {
 // docs state some values the package does not export.
 func sourceConst(t *testing.T, pkgDir, name string) any {
 	t.Helper()
+	v, err := lookupConst(pkgDir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// errNoConst is returned by lookupConst for a name the package does not
+// declare.
+var errNoConst = errors.New("no such constant")
+
+// lookupConst is sourceConst, returning an error.
+func lookupConst(pkgDir, name string) (any, error) {
 	fset := token.NewFileSet()
 	files, err := filepath.Glob(filepath.Join("..", pkgDir, "*.go"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("%s: no Go files (%v)", pkgDir, err)
+		return nil, fmt.Errorf("%s: no Go files (%v)", pkgDir, err)
 	}
 	consts := map[string]ast.Expr{}
 	var flagDefault ast.Expr
 	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") && !strings.Contains(name, ".") {
+			continue
+		}
 		file, err := parser.ParseFile(fset, f, nil, 0)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		ast.Inspect(file, func(n ast.Node) bool {
 			switch n := n.(type) {
@@ -277,16 +294,106 @@ func sourceConst(t *testing.T, pkgDir, name string) any {
 		e, ok = flagDefault, flagDefault != nil
 	}
 	if !ok {
-		t.Fatalf("%s: no constant %s", pkgDir, name)
+		return nil, fmt.Errorf("%s: %s: %w", pkgDir, name, errNoConst)
 	}
 	v, isDuration, err := evalConst(e, consts)
 	if err != nil {
-		t.Fatalf("%s.%s: %v", pkgDir, name, err)
+		return nil, fmt.Errorf("%s.%s: %v", pkgDir, name, err)
 	}
 	if isDuration {
-		return time.Duration(v)
+		return time.Duration(v), nil
 	}
-	return v
+	return v, nil
+}
+
+// constPackages are the packages whose Default constants the docs name,
+// searched in this order for a name README.md or docs/ use.
+var constPackages = []string{"bayeux", "bayeux/bayeuxtest", "transport/websocket", "transport/longpoll",
+	"transport/callbackpoll", "transport/transporttest", "ext/replay", "ext/auth", "ext/timesync", "wire"}
+
+// TestDefaultConstantClaims finds, in README.md, docs/*.md and the doc
+// comments of the packages of constPackages, every value stated next to
+// a Default constant ("DefaultConnectRetry (5 s)", "5 seconds
+// (`DefaultConnectRetry`)", "DefaultPingInterval + DefaultPongTimeout
+// (30 s)") and checks it against the constant (the sum of them).
+func TestDefaultConstantClaims(t *testing.T) {
+	after := regexp.MustCompile("((?:`?(?:[a-z]+\\.)?Default[A-Z]\\w*`?\\s*\\+\\s*(?://\\s*)?)*)`?(?:[a-z]+\\.)?(Default[A-Z]\\w*)`? \\(([\\d.,]+ ?(?:[a-zµ]+|KiB|MiB)?)[,)]")
+	before := regexp.MustCompile("([\\d.,]+ ?(?:[a-zµ]+|KiB|MiB)?) \\(`?(?:[a-z]+\\.)?(Default[A-Z]\\w*)`?[,)]")
+	name := regexp.MustCompile(`Default[A-Z]\w*`)
+	texts := map[string]string{} // where: text
+	for file, text := range docText(t) {
+		texts[file] = text
+	}
+	for _, dir := range constPackages {
+		files, _ := filepath.Glob(filepath.Join("..", dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts[strings.TrimPrefix(filepath.ToSlash(f), "../")] = string(b)
+		}
+	}
+	value := func(where, n string) (any, bool) {
+		dirs := constPackages
+		if strings.HasSuffix(where, ".go") {
+			dirs = append([]string{filepath.Dir(where)}, dirs...)
+		}
+		for _, dir := range dirs {
+			v, err := lookupConst(dir, n)
+			if err == nil {
+				return v, true
+			}
+			if !errors.Is(err, errNoConst) {
+				t.Errorf("%s: %v", where, err)
+				return nil, false
+			}
+		}
+		t.Errorf("%s: no package declares %s", where, n)
+		return nil, false
+	}
+	checked := 0
+	check := func(where, text string, at int, names []string, claim string) {
+		var sum int64
+		isDuration := false
+		for _, n := range names {
+			v, ok := value(where, n)
+			if !ok {
+				return
+			}
+			switch v := v.(type) {
+			case time.Duration:
+				sum += int64(v)
+				isDuration = true
+			case int64:
+				sum += v
+			}
+		}
+		var want any = sum
+		if isDuration {
+			want = time.Duration(sum)
+		}
+		checked++
+		if !sameValue(claim, want) {
+			t.Errorf("%s:%d: says %s is %s; the code has %v", where, strings.Count(text[:at], "\n")+1, strings.Join(names, " + "), claim, want)
+		}
+	}
+	for where, text := range texts {
+		for _, m := range after.FindAllStringSubmatchIndex(text, -1) {
+			names := append(name.FindAllString(text[m[2]:m[3]], -1), text[m[4]:m[5]])
+			check(where, text, m[0], names, text[m[6]:m[7]])
+		}
+		for _, m := range before.FindAllStringSubmatchIndex(text, -1) {
+			check(where, text, m[0], []string{text[m[4]:m[5]]}, text[m[2]:m[3]])
+		}
+	}
+	t.Logf("%d values stated next to a Default constant, all checked", checked)
+	if checked < 10 {
+		t.Errorf("found %d values stated next to a Default constant: the patterns no longer match how the docs state them", checked)
+	}
 }
 
 // timeUnits are the constants of package time constant expressions use.
