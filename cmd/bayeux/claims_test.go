@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/conformance"
+	"github.com/bayeux-go/sdk/transport/longpoll"
 )
 
 // The tests of this file hold the help of every command, README.md and
@@ -380,4 +382,46 @@ func exampleArgs(synopsis string) []string {
 		}
 	}
 	return args
+}
+
+// TestServeTimeoutClaim checks serve's "-timeout: how long a /meta/connect
+// is held when nothing happens": a connect with nothing to deliver comes
+// back after -timeout.
+func TestServeTimeoutClaim(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	srv := start(t, "serve", "-addr", "127.0.0.1:0", "-timeout", timeout.String())
+	srv.stdout.waitFor(t, "\n")
+	first, _, _ := strings.Cut(srv.stdout.String(), "\n")
+	i := strings.Index(first, "http://")
+	if i < 0 {
+		t.Fatalf("serve printed %q", first)
+	}
+	ctx := testContext(t)
+	b, err := bayeux.NewBayeuxClientWithOptions(first[i:], bayeux.WithTransports(longpoll.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Handshake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The first connect may be answered at once (CometD's way); the
+	// next one is held.
+	if _, err := b.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if _, err := b.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	held := time.Since(began)
+	if held < timeout-50*time.Millisecond || held > timeout+2*time.Second {
+		t.Errorf("serve -timeout %v held a /meta/connect %v", timeout, held)
+	}
+	if _, err := b.Disconnect(ctx); err != nil {
+		t.Error(err)
+	}
+	if code := srv.signal(os.Interrupt); code != 0 {
+		t.Errorf("serve exit %d: %s", code, srv.stderr)
+	}
 }
