@@ -74,6 +74,11 @@ func sameValue(claim, def string) bool {
 	if claim == def {
 		return true
 	}
+	switch claim {
+	case "none", "off", "disabled", "empty":
+		// An empty, zero or false default, in words.
+		return def == "" || def == "0" || def == "0s" || def == "false"
+	}
 	if cd, err := time.ParseDuration(unitWords.Replace(claim)); err == nil {
 		if dd, err := time.ParseDuration(def); err == nil {
 			return cd == dd
