@@ -21,6 +21,7 @@ import (
 	"github.com/bayeux-go/sdk/transport/longpoll"
 	"github.com/bayeux-go/sdk/transport/transporttest"
 	"github.com/bayeux-go/sdk/transport/websocket"
+	"github.com/bayeux-go/sdk/wire"
 )
 
 // A claim is a value README.md or a page of docs/ states about the code.
@@ -33,8 +34,8 @@ type claim struct {
 	want []any
 }
 
-// claims are the defaults, limits and durations the docs state about the
-// SDK. The flags of the bayeux command are checked by the command's own
+// claims are the defaults, limits and durations the docs and the doc
+// comments state about the SDK. The flags of the bayeux command are checked by the command's own
 // tests (cmd/bayeux/claims_test.go). Each statement must be found: a
 // rewording fails here until the claim is updated.
 func claims(t *testing.T) []claim {
@@ -79,6 +80,20 @@ func claims(t *testing.T) []claim {
 		{"docs/performance.md", `closes idle connections\s+after (\d+ s) instead of (\d+ s)`,
 			[]any{src("bayeux", "ownIdleConnTimeout"), http.DefaultTransport.(*http.Transport).IdleConnTimeout}},
 		{"docs/performance.md", `(\d+ KiB) connection buffers`, []any{src("bayeux", "ownBufferSize")}},
+
+		// The doc comments users read with go doc.
+		{"bayeux/options.go", `whose idle connections\s+// close after (\d+ seconds)\)`, []any{src("bayeux", "ownIdleConnTimeout")}},
+		{"bayeux/endpoint.go", `they close after (\d+ seconds) idle`, []any{bayeux.SharedTransport().IdleConnTimeout}},
+		{"transport/longpoll/longpoll.go", `first retry \(default (\d+ms)\), which\s+// doubles for each further retry up to max \(default (\d+s)\)`,
+			[]any{wire.DefaultRetryWaitMin, wire.DefaultRetryWaitMax}},
+		{"transport/callbackpoll/callbackpoll.go", `first retry \(default (\d+ms)\), which\s+// doubles for each further retry up to max \(default (\d+s)\)`,
+			[]any{wire.DefaultRetryWaitMin, wire.DefaultRetryWaitMax}},
+		{"transport/websocket/options.go", `a dialer with a (\d+ s) handshake`, []any{websocket.DefaultHandshakeTimeout}},
+		{"transport/websocket/options.go", `how often a ping is sent \(default (\d+ s)\)`, []any{websocket.DefaultPingInterval}},
+		{"transport/websocket/options.go", `ErrPongTimeout \(default (\d+ s)\)`, []any{websocket.DefaultPongTimeout}},
+		{"transport/websocket/options.go", `bounds each write on the connection \(default (\d+ s)\)`, []any{websocket.DefaultWriteTimeout}},
+		{"transport/websocket/doc.go", `\(WithPingInterval, (\d+ s) by default\)`, []any{websocket.DefaultPingInterval}},
+		{"transport/websocket/doc.go", `\(WithPongTimeout, (\d+ s)\)`, []any{websocket.DefaultPongTimeout}},
 	}
 }
 
@@ -126,6 +141,10 @@ func TestDocsClaims(t *testing.T) {
 	covered := map[string][][2]int{} // file: spans of checked claims
 	for _, c := range claims(t) {
 		text, ok := docs[c.file]
+		if !ok && strings.HasSuffix(c.file, ".go") {
+			b, err := os.ReadFile(filepath.Join("..", c.file))
+			text, ok = string(b), err == nil
+		}
 		if !ok {
 			t.Errorf("%s: no such page", c.file)
 			continue
