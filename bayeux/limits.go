@@ -49,6 +49,24 @@ const (
 	DefaultConnectRetry = 5 * time.Second
 )
 
+// Defaults of the options that are not limits: what a zero field of
+// Options means.
+const (
+	// DefaultMaxNetworkDelay is how long a request may take beyond the
+	// time the server is advised to hold it (WithMaxNetworkDelay).
+	DefaultMaxNetworkDelay = 10 * time.Second
+	// DefaultBackoffIncrement and DefaultMaxBackoff are the steps and the
+	// cap of the backoff after failures (WithBackoff).
+	DefaultBackoffIncrement = time.Second
+	DefaultMaxBackoff       = 30 * time.Second
+	// DefaultTransportRetry is how long a transport the server refused is
+	// left aside before it is tried again (WithTransportRetry).
+	DefaultTransportRetry = 30 * time.Second
+	// DefaultQueueSize is the capacity of each subscription's delivery
+	// queue (WithDeliveryQueue).
+	DefaultQueueSize = 4096
+)
+
 // ErrRedirect is matched by the error of a request the server redirected
 // to another host: the client refuses it by default, so that a request
 // body (a handshake carrying credentials in ext) is never sent to a host
