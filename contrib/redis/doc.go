@@ -1,0 +1,2 @@
+// Package bayeuxredis runs highly available Bayeux consumers on Redis.
+package bayeuxredis
