@@ -273,7 +273,7 @@ func (g *group) check() (dups map[int]int) {
 		}
 	}
 	seen := make(map[int64]int) // id -> tenure that processed it last
-	dups = make(map[int]int)     // tenure -> events processed again after it
+	dups = make(map[int]int)    // tenure -> events processed again after it
 	for _, p := range g.procs {
 		first, again := seen[p.id]
 		seen[p.id] = p.tenure
