@@ -10,6 +10,8 @@ import (
 
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/ext/replay"
+	"github.com/bayeux-go/sdk/transport/longpoll"
+	"github.com/bayeux-go/sdk/transport/websocket"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -93,7 +95,7 @@ func NewConsumer(rdb redis.UniversalClient, group, url string, opts ...Option) (
 		return nil, errors.New("bayeuxredis: empty group name")
 	}
 	c := &Consumer{rdb: rdb, group: group, url: url, handlers: make(map[bayeux.Channel]Handler),
-		kill: make(chan struct{})}
+		kill: make(chan struct{}), cfg: config{start: replay.StartNew}}
 	for _, o := range opts {
 		if o != nil {
 			o(&c.cfg)
@@ -427,6 +429,16 @@ func (c *Consumer) newClient(t *tenure) (*bayeux.Client, error) {
 	var opts []bayeux.Option
 	if c.cfg.clientOptions != nil {
 		opts = append(opts, c.cfg.clientOptions()...)
+	}
+	var given bayeux.Options
+	for _, o := range opts {
+		if o != nil {
+			o(&given)
+		}
+	}
+	if len(given.Transports) == 0 {
+		// New transports for each client: a Transport serves one Client.
+		opts = append(opts, bayeux.WithTransports(websocket.New(), longpoll.New()))
 	}
 	t.rx = replay.New(replay.WithStore(extStore{t.store}), replay.WithStart(c.cfg.start))
 	opts = append(opts, bayeux.WithExtensions(t.rx), bayeux.WithDeliveryQueue(c.cfg.queue, bayeux.OverflowBlock))

@@ -84,8 +84,9 @@ func WithQueue(n int) Option {
 // WithClientOptions sets a function returning the options of each
 // tenure's bayeux.Client (transports, logger, headers, error handler...).
 // It is called once per tenure: a bayeux.Transport serves one Client, so
-// build new transports in it. The Consumer adds the replay extension and
-// the delivery queue itself.
+// build new transports in it; without transports among them the Consumer
+// uses new websocket and long-polling transports. The Consumer adds the
+// replay extension and the delivery queue itself.
 func WithClientOptions(fn func() []bayeux.Option) Option {
 	return func(c *config) { c.clientOptions = fn }
 }
