@@ -304,6 +304,9 @@ func (c *Consumer) serve(ctx context.Context, l *Lease, sent time.Time) bool {
 	if c.onTenure != nil {
 		c.onTenure(true)
 	}
+	if cfg.onHolding != nil {
+		cfg.onHolding(true)
+	}
 	log.Info("bayeux group: took the lease; subscribing from the shared position", "positions", store.Snapshot())
 
 	client, err := c.newClient(t)
@@ -373,6 +376,9 @@ func (c *Consumer) serve(ctx context.Context, l *Lease, sent time.Time) bool {
 	// Stop delivering first: no handler is called from now on.
 	t.stop()
 	c.holding.Store(false)
+	if cfg.onHolding != nil {
+		cfg.onHolding(false)
+	}
 	log.Info("bayeux group: tenure ended; delivery stopped", "reason", end.String())
 	scancel()
 	if renewing {

@@ -33,6 +33,15 @@ type config struct {
 	clientOptions func() []bayeux.Option
 	logger        *slog.Logger
 	connectTime   time.Duration
+	onHolding     func(holding bool)
+}
+
+// WithHoldingListener sets a function called with true when this member
+// took the lease and starts delivering, and with false when it stopped
+// delivering (for a status line, a health check or a metric). It is
+// called from Run's goroutine and must not block.
+func WithHoldingListener(fn func(holding bool)) Option {
+	return func(c *config) { c.onHolding = fn }
 }
 
 // WithLease sets the lease's time to live (DefaultLeaseTTL), how often the
