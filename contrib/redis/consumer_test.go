@@ -50,7 +50,7 @@ type procRec struct {
 // group runs members of one consumer group against a bayeuxtest server
 // with a replay log and records what they do.
 type group struct {
-	t   *testing.T
+	t   testing.TB
 	srv *bayeuxtest.Server
 	b   *backend
 
@@ -74,7 +74,7 @@ type member struct {
 	done   chan struct{}
 }
 
-func newGroup(t *testing.T, b *backend) *group {
+func newGroup(t testing.TB, b *backend) *group {
 	srv := bayeuxtest.NewServer(bayeuxtest.WithReplay(0), bayeuxtest.WithOneChannelSubscriptions(true))
 	t.Cleanup(srv.Close)
 	return &group{t: t, srv: srv, b: b, current: map[int]int{}}

@@ -28,7 +28,7 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
-func testCtx(t *testing.T, d time.Duration) context.Context {
+func testCtx(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
@@ -54,7 +54,7 @@ func withBackends(t *testing.T, f func(t *testing.T, b *backend)) {
 // newMiniredis starts an in-process miniredis whose keys expire in real
 // time: miniredis only expires keys when told to (FastForward), so a
 // goroutine tells it every few milliseconds how much time went by.
-func newMiniredis(t *testing.T) *backend {
+func newMiniredis(t testing.TB) *backend {
 	t.Helper()
 	m := miniredis.NewMiniRedis()
 	if err := m.Start(); err != nil {
@@ -98,7 +98,7 @@ func newMiniredis(t *testing.T) *backend {
 // newRedisServer starts a redis-server on a free port of 127.0.0.1, with
 // every write synced to an append-only file so that a kill -9 and a restart
 // keep the data; it skips the test when redis-server is not on PATH.
-func newRedisServer(t *testing.T) *backend {
+func newRedisServer(t testing.TB) *backend {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -149,7 +149,7 @@ func newRedisServer(t *testing.T) *backend {
 
 // newRedis returns a client of b with short timeouts, as each member of a
 // group would have its own; the test closes it.
-func newRedis(t *testing.T, b *backend) *redis.Client {
+func newRedis(t testing.TB, b *backend) *redis.Client {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: b.addr, DialTimeout: 200 * time.Millisecond,
 		ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
@@ -159,7 +159,7 @@ func newRedis(t *testing.T, b *backend) *redis.Client {
 }
 
 // waitFor polls cond every few milliseconds until it holds or d passed.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
