@@ -230,7 +230,6 @@ func redisServerCPU(rdb *redis.Client, be *backend) int64 {
 	return int64(total * 1e9)
 }
 
-
 // waitAll waits for the last event, for a minute at most.
 func waitAll(b *testing.B, all <-chan struct{}) {
 	select {
