@@ -163,3 +163,47 @@ func TestNewConsumerSettings(t *testing.T) {
 		t.Errorf("Run without handlers = %v", err)
 	}
 }
+
+// TestHandlerContextEndsWithTheTenure: a handler still running when the
+// holder must stop (Redis went away) sees its context cancelled before the
+// lease could expire, and its event is not committed.
+func TestHandlerContextEndsWithTheTenure(t *testing.T) {
+	b := newMiniredis(t)
+	g := newGroup(t, b)
+	id := must(g.srv.PublishEvent(orders, map[string]int{"n": 1}))
+	rdb := newRedis(t, b)
+	c := must(NewConsumer(rdb, "ctx", g.srv.URL, WithStart(replay.StartAll),
+		WithLease(testTTL, testRenew, testMargin)))
+	running, cancelled := make(chan struct{}), make(chan time.Time, 1)
+	if err := c.Handle(orders, func(ctx context.Context, e *Event) {
+		if e.ReplayID != id {
+			return
+		}
+		close(running)
+		<-ctx.Done()
+		cancelled <- time.Now()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-running:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler was not called")
+	}
+	down := time.Now()
+	b.down()
+	defer b.up()
+	select {
+	case at := <-cancelled:
+		if bound := testTTL - testMargin + slack; at.Sub(down) > bound {
+			t.Errorf("the handler's context ended %v after Redis went away, above TTL - margin %v (+%v slack)", at.Sub(down), testTTL-testMargin, slack)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler's context did not end")
+	}
+	waitFor(t, time.Second, "Holding() false after the tenure ended", func() bool { return !c.Holding() })
+}

@@ -277,14 +277,17 @@ func (c *Consumer) serve(ctx context.Context, l *Lease, sent time.Time) bool {
 	defer scancel()
 	octx, ocancel := context.WithDeadline(ctx, deadline)
 	fencedCh := make(chan struct{})
-	var fencedOnce sync.Once
+	var fencedOnce, failedOnce sync.Once
 	store, err := OpenStore(octx, c.rdb, c.group, l.Token(), WithStoreFlushInterval(cfg.flushInterval),
 		WithStoreErrorHandler(func(err error) {
 			if errors.Is(err, ErrFenced) {
 				fencedOnce.Do(func() { close(fencedCh) })
 				return
 			}
-			log.Warn("bayeux group: writing the position failed; retrying", "err", err)
+			// Once per tenure: the store retries every flush interval.
+			failedOnce.Do(func() {
+				log.Warn("bayeux group: writing the position failed; retrying every flush interval", "err", err)
+			})
 		}))
 	ocancel()
 	if err != nil {
