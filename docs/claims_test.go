@@ -101,13 +101,20 @@ func claims(t *testing.T) []claim {
 // finds but that are not about this code (another server's behaviour, a
 // measurement) or that another test checks. Each is a line's text and why.
 var notOurs = map[string]string{
-	"writing at once (the default), no: the rate":                  "bench's -push-interval defaults to 0, '0: write at once' in its help, which cmd/bayeux's TestHelpClaimsMatchFlags checks",
-	"`maxInterval` (default 10 s, 1 s in the tests)":               "cometd-nodejs-server's default",
-	"close idle connections after 5 s anyway; with the default":    "Node.js servers' keep-alive timeout",
-	"idle long-polling session ≤ 64 KiB, ≤ 3 goroutines, default":  "a performance goal and its measurement",
-	"1,000 clients, ≥ 100,000 deliveries/s":                        "a performance goal and its measurement",
-	"buffers (net/http's default is 4 KiB each): to 64.3":          "net/http's default, and a measurement",
-	"the default dialer's read buffer is 1 KiB (gorilla's default": "gorilla/websocket's default",
+	"writing at once (the default), no: the rate":                           "bench's -push-interval defaults to 0, '0: write at once' in its help, which cmd/bayeux's TestHelpClaimsMatchFlags checks",
+	"`maxInterval` (default 10 s, 1 s in the tests)":                        "cometd-nodejs-server's default",
+	"close idle connections after 5 s anyway; with the default":             "Node.js servers' keep-alive timeout",
+	"idle long-polling session ≤ 64 KiB, ≤ 3 goroutines, default":           "a performance goal and its measurement",
+	"1,000 clients, ≥ 100,000 deliveries/s":                                 "a performance goal and its measurement",
+	"buffers (net/http's default is 4 KiB each): to 64.3":                   "net/http's default, and a measurement",
+	"the default dialer's read buffer is 1 KiB (gorilla's default":          "gorilla/websocket's default",
+	"each flush interval (`DefaultFlushInterval`, 20 ms) in one round trip": "contrib/redis's default, checked by its TestHADocsClaims",
+	"its last flush interval (20 ms by default) and the write in flight":    "contrib/redis's default, checked by its TestHADocsClaims (a module this one cannot import)",
+	"`DefaultLeaseTTL` = 10 s), `R` the renew interval (default TTL/3)":     "contrib/redis's default, checked by its TestHADocsClaims",
+	"safety margin (default TTL/5), `A` the acquire interval":               "contrib/redis's default, checked by its TestHADocsClaims",
+	"than M/TTL over one TTL** (20% with the defaults":                      "contrib/redis's default, checked by its TestHADocsClaims",
+	"the TTL, 10 s by default; `--replay ID` where a channel starts":        "bayeux sub -lease, contrib/redis's DefaultLeaseTTL, checked by its TestHADocsClaims",
+	"# KILLS=5 LEASE=2s by default; needs redis-server":                     "contrib/redis/scripts/kill9.sh's defaults, checked by contrib/redis's TestHADocsClaims",
 }
 
 // docText reads README.md and docs/*.md, by the path a reader knows them.
