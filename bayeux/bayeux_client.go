@@ -3,7 +3,6 @@ package bayeux
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 )
@@ -35,10 +34,10 @@ type BayeuxClient struct {
 
 // NewBayeuxClient initializes a BayeuxClient for the user. client and
 // transport may be nil (see WithHTTPClient and WithHTTPTransport); logger
-// may be nil. It uses the registered default transports (importing
+// is a *slog.Logger or another Logger (see WithLogger), or nil. It uses the registered default transports (importing
 // github.com/bayeux-go/sdk/transport/longpoll registers long-polling);
 // without any it returns ErrNoTransport.
-func NewBayeuxClient(client *http.Client, transport http.RoundTripper, serverAddress string, logger *slog.Logger) (*BayeuxClient, error) {
+func NewBayeuxClient(client *http.Client, transport http.RoundTripper, serverAddress string, logger Logger) (*BayeuxClient, error) {
 	return NewBayeuxClientWithOptions(serverAddress, WithHTTPClient(client), WithHTTPTransport(transport), WithLogger(logger))
 }
 

@@ -142,6 +142,7 @@ func (d *decoder) messageArray() ([]Message, error) {
 	// bytes per message, so that a stream of similar batches costs one
 	// allocation and no copy.
 	s := make([]Message, 0, estimateMessages(len(d.b)))
+	limit := payloadMessageLimit(len(d.b))
 	for {
 		if d.i >= len(d.b) {
 			return nil, d.eofError()
@@ -149,8 +150,8 @@ func (d *decoder) messageArray() ([]Message, error) {
 		if d.b[d.i] != '{' {
 			return nil, d.elementError()
 		}
-		if len(s) == MaxMessagesPerPayload {
-			return nil, &DecodeError{Reason: "payload holds more than " + strconv.Itoa(MaxMessagesPerPayload) + " messages", tooLarge: true}
+		if len(s) == limit {
+			return nil, &DecodeError{Reason: "payload of " + strconv.Itoa(len(d.b)) + " bytes holds more than " + strconv.Itoa(limit) + " messages", tooLarge: true}
 		}
 		if len(s) < cap(s) {
 			// The spare capacity is zeroed memory that nothing wrote yet

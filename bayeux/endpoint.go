@@ -238,11 +238,17 @@ func (e *endpoint) remove(ext MessageExtender) bool {
 	return false
 }
 
+// unregisterAll removes every extension (calling Unregistered). The
+// delivery hooks (DeliveredExtension, HandlerExtension,
+// UndeliveredExtension) stay for the messages the subscriptions still
+// deliver from their queues: a replay position or a handler span must not
+// miss the last events handled after Disconnect.
 func (e *endpoint) unregisterAll() {
 	e.mu.Lock()
 	exts := e.exts
 	e.exts = nil
-	e.hooks.Store(newHooks(nil))
+	old := e.hooks.Load()
+	e.hooks.Store(&hooks{delivered: old.delivered, handlers: old.handlers, undelivered: old.undelivered})
 	e.mu.Unlock()
 	for i := len(exts) - 1; i >= 0; i-- {
 		exts[i].ext.Unregistered()

@@ -261,12 +261,12 @@ type InvalidChannelError struct {
 }
 
 // Error implements the error interface.
-func (e *InvalidChannelError) Error() string {
+func (e InvalidChannelError) Error() string {
 	return "bayeux: invalid channel " + strconv.Quote(string(e.Channel)) + ": " + e.Reason
 }
 
 // Is matches ErrBadChannel.
-func (e *InvalidChannelError) Is(target error) bool { return target == ErrBadChannel }
+func (e InvalidChannelError) Is(target error) bool { return target == ErrBadChannel }
 
 // DroppedMessageError reports messages dropped because a subscription's
 // queue was full (the default slow-consumer policy). It matches

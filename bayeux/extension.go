@@ -20,7 +20,10 @@ import (
 // decoded, before the client acts on it; changes are what the client and
 // subscribers see. Registered is called when the extension is added with
 // UseExtension, with its name and the low-level client it is attached to;
-// Unregistered when it is removed or the client is disconnected. For an
+// Unregistered when it is removed or the client is disconnected. After
+// Disconnect, the delivery hooks (DeliveredExtension, HandlerExtension,
+// UndeliveredExtension) are still called for the messages the
+// subscriptions deliver from their queues, until Done closes. For an
 // extension of a session Client, that BayeuxClient is a handle kept for
 // gobayeux compatibility: ClientID works, but its request methods
 // (Handshake, Connect, Subscribe, Publish, Disconnect, Close) return an
@@ -34,7 +37,8 @@ import (
 //
 // An extension may implement any of the optional interfaces below, found
 // by type assertion as http.Flusher is: SessionExtension,
-// HeaderExtension, RetryExtension, FilterExtension, DeliveredExtension.
+// HeaderExtension, RetryExtension, FilterExtension, DeliveredExtension,
+// UndeliveredExtension, PublishExtension, HandlerExtension.
 // docs/extensions.md shows where each one runs.
 type MessageExtender interface {
 	Outgoing(*Message)
@@ -122,6 +126,18 @@ type DeliveredExtension interface {
 	Delivered(subscription Channel, m *Message)
 }
 
+// UndeliveredExtension is implemented by extensions that act when an event
+// received for a subscription is dropped before its handler saw it: the
+// subscription's queue was full (OverflowDrop, or beyond OverflowBlock's
+// allowance; see Subscription.Dropped). Undelivered is called with the
+// subscription's channel on the goroutine that receives; it must not
+// block, and m is shared and valid only during the call, as for
+// DeliveredExtension. The replay extension uses it so that a stored
+// position never moves past an event that was not handled.
+type UndeliveredExtension interface {
+	Undelivered(subscription Channel, m *Message)
+}
+
 // PublishExtension is implemented by extensions that act around each
 // publish (tracing, metrics): StartPublish is called by Publish, Call and
 // Batch.Send for each message sent (each attempt), with the caller's
@@ -149,13 +165,14 @@ type HandlerExtension interface {
 // hooks is a snapshot of the registered extensions, by the optional
 // interfaces they implement, read without a lock on the hot paths.
 type hooks struct {
-	all       []registeredExt
-	headers   []HeaderExtension
-	retries   []RetryExtension
-	filters   []FilterExtension
-	delivered []DeliveredExtension
-	publishes []PublishExtension
-	handlers  []HandlerExtension
+	all         []registeredExt
+	headers     []HeaderExtension
+	retries     []RetryExtension
+	filters     []FilterExtension
+	delivered   []DeliveredExtension
+	undelivered []UndeliveredExtension
+	publishes   []PublishExtension
+	handlers    []HandlerExtension
 }
 
 func newHooks(exts []registeredExt) *hooks {
@@ -172,6 +189,9 @@ func newHooks(exts []registeredExt) *hooks {
 		}
 		if v, ok := x.ext.(DeliveredExtension); ok {
 			h.delivered = append(h.delivered, v)
+		}
+		if v, ok := x.ext.(UndeliveredExtension); ok {
+			h.undelivered = append(h.undelivered, v)
 		}
 		if v, ok := x.ext.(PublishExtension); ok {
 			h.publishes = append(h.publishes, v)

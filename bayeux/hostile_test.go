@@ -156,6 +156,34 @@ func TestHostilePayloadMessageCap(t *testing.T) {
 	}
 }
 
+// A backlog of real events in one payload (CometD and Faye send every
+// queued event in one reply) decodes whatever its count; a flood of tiny
+// objects is refused by size: at most one message per MinBytesPerMessage
+// bytes.
+func TestHostilePayloadMessageCapScalesWithBody(t *testing.T) {
+	build := func(n int, msg string) []byte {
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, msg, i)
+		}
+		b.WriteByte(']')
+		return []byte(b.String())
+	}
+	backlog := build(3*bayeux.MaxMessagesPerPayload, `{"channel":"/a","data":%d,"id":"1"}`)
+	msgs, err := bayeux.DecodeMessages(backlog)
+	if err != nil || len(msgs) != 3*bayeux.MaxMessagesPerPayload {
+		t.Fatalf("backlog of %d events: %d decoded, %v", 3*bayeux.MaxMessagesPerPayload, len(msgs), err)
+	}
+	flood := []byte("[" + strings.Repeat(`{"channel":"/a"},`, 200000) + `{"channel":"/a"}]`)
+	if _, err := bayeux.DecodeMessages(flood); !errors.Is(err, bayeux.ErrTooLarge) {
+		t.Fatalf("flood of 17-byte messages = %v, want ErrTooLarge", err)
+	}
+}
+
 // A server setting thousands of cookies does not make every later request
 // too large: the client's jar keeps a bounded number.
 func TestHostileCookieFlood(t *testing.T) {

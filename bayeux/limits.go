@@ -13,11 +13,19 @@ import (
 // Default limits. Each protects a client against a hostile or broken
 // server; each can be changed with an option.
 const (
-	// MaxMessagesPerPayload is the most messages one payload may hold; a
-	// larger one fails to decode with a *DecodeError matching ErrTooLarge
-	// (a 16 MiB body of a million tiny messages would otherwise cost
-	// hundreds of MiB). CometD and Faye send a few hundred at most.
+	// MaxMessagesPerPayload is the most messages one payload may hold
+	// whatever its size; a larger payload may hold one message per
+	// MinBytesPerMessage bytes of its body. A payload over both fails to
+	// decode with a *DecodeError matching ErrTooLarge: a 16 MiB body of a
+	// million two-byte objects would otherwise cost hundreds of MiB
+	// decoded. A backlog of real events is never refused by this limit
+	// (CometD and Faye send every queued event in one reply, tens of
+	// thousands after a pause): the response body limit bounds it.
 	MaxMessagesPerPayload = 10000
+	// MinBytesPerMessage is the body size per message above which a payload
+	// may hold more than MaxMessagesPerPayload messages: every event a server
+	// sends, {"channel":"/x","data":1,"id":"1"}, is longer.
+	MinBytesPerMessage = 32
 	// DefaultMaxCookies is the most cookies a client's own jar keeps per
 	// URL (WithMaxCookies). Browsers keep about 180 per domain; a Bayeux
 	// server needs one or two.
@@ -39,6 +47,24 @@ const (
 	// handshake when its context has no deadline and no ConnectRetry was
 	// set (see Options.ConnectRetry).
 	DefaultConnectRetry = 5 * time.Second
+)
+
+// Defaults of the options that are not limits: what a zero field of
+// Options means.
+const (
+	// DefaultMaxNetworkDelay is how long a request may take beyond the
+	// time the server is advised to hold it (WithMaxNetworkDelay).
+	DefaultMaxNetworkDelay = 10 * time.Second
+	// DefaultBackoffIncrement and DefaultMaxBackoff are the steps and the
+	// cap of the backoff after failures (WithBackoff).
+	DefaultBackoffIncrement = time.Second
+	DefaultMaxBackoff       = 30 * time.Second
+	// DefaultTransportRetry is how long a transport the server refused is
+	// left aside before it is tried again (WithTransportRetry).
+	DefaultTransportRetry = 30 * time.Second
+	// DefaultQueueSize is the capacity of each subscription's delivery
+	// queue (WithDeliveryQueue).
+	DefaultQueueSize = 4096
 )
 
 // ErrRedirect is matched by the error of a request the server redirected
@@ -118,3 +144,8 @@ func (j *boundedJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 
 // Cookies implements http.CookieJar.
 func (j *boundedJar) Cookies(u *url.URL) []*http.Cookie { return j.jar.Cookies(u) }
+
+// payloadMessageLimit is the most messages a payload of n bytes may hold.
+func payloadMessageLimit(n int) int {
+	return max(MaxMessagesPerPayload, n/MinBytesPerMessage)
+}

@@ -42,7 +42,8 @@ const (
 	// stays slow past the server's maxInterval, expires the session).
 	// Delivery itself never waits: messages that arrive anyway (the rest
 	// of the payload, or events a websocket server pushes outside connect
-	// replies) are queued up to MaxMessagesPerPayload beyond the size, and
+	// replies) are queued up to one payload's limit beyond the size (see
+	// MaxMessagesPerPayload), and
 	// only beyond that dropped and reported as with OverflowDrop.
 	OverflowBlock
 )
@@ -66,16 +67,18 @@ type Options struct {
 	// Strategy chooses how the transport is negotiated.
 	Strategy Strategy
 	// MaxNetworkDelay bounds every request beyond the time the server is
-	// advised to hold it (advice timeout, for /meta/connect). Default 10s.
+	// advised to hold it (advice timeout, for /meta/connect). Default
+	// DefaultMaxNetworkDelay (10s).
 	MaxNetworkDelay time.Duration
 	// BackoffIncrement and MaxBackoff set the linear backoff after
-	// failures (with jitter). Defaults 1s and 30s.
+	// failures (with jitter). Defaults DefaultBackoffIncrement (1s) and
+	// DefaultMaxBackoff (30s).
 	BackoffIncrement time.Duration
 	MaxBackoff       time.Duration
 	// TransportRetry is how long a transport the server refused (for
 	// example a websocket upgrade answered with 400) is left aside before
 	// the client tries it again; it doubles on each refusal up to 16 times
-	// its value. Default 30s.
+	// its value. Default DefaultTransportRetry (30s).
 	TransportRetry time.Duration
 	// StateListener is called, in order and outside any lock, on every
 	// state change of a Client.
@@ -87,7 +90,7 @@ type Options struct {
 	// Extensions are registered, in order, when the client is created.
 	Extensions []MessageExtender
 	// QueueSize is the capacity of each subscription's delivery queue.
-	// Default 4096.
+	// Default DefaultQueueSize (4096).
 	QueueSize int
 	// Overflow is the slow-consumer policy. Default OverflowDrop.
 	Overflow Overflow
@@ -162,10 +165,12 @@ func WithHTTPTransport(transport http.RoundTripper) Option {
 	return func(o *Options) { o.Transport = transport }
 }
 
-// WithLogger returns an Option with logger (log/slog replaces gobayeux's
-// logrus).
-func WithLogger(logger *slog.Logger) Option {
-	return func(o *Options) { o.Logger = logger }
+// WithLogger returns an Option with logger: a *slog.Logger, or any other
+// Logger, such as an implementation of gobayeux v2.7.0's Logger, whose
+// records then arrive as a message and key, value pairs. nil discards
+// the logs.
+func WithLogger(logger Logger) Option {
+	return func(o *Options) { o.Logger = slogLogger(logger) }
 }
 
 // WithTransports sets the transports, in order of preference. Each value is
@@ -315,19 +320,19 @@ func resolve(opts []Option) (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.MaxNetworkDelay == 0 {
-		o.MaxNetworkDelay = 10 * time.Second
+		o.MaxNetworkDelay = DefaultMaxNetworkDelay
 	}
 	if o.BackoffIncrement == 0 {
-		o.BackoffIncrement = time.Second
+		o.BackoffIncrement = DefaultBackoffIncrement
 	}
 	if o.MaxBackoff == 0 {
-		o.MaxBackoff = 30 * time.Second
+		o.MaxBackoff = DefaultMaxBackoff
 	}
 	if o.TransportRetry == 0 {
-		o.TransportRetry = 30 * time.Second
+		o.TransportRetry = DefaultTransportRetry
 	}
 	if o.QueueSize == 0 {
-		o.QueueSize = 4096
+		o.QueueSize = DefaultQueueSize
 	}
 	if o.MaxCookies == 0 {
 		o.MaxCookies = DefaultMaxCookies

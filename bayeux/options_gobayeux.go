@@ -27,6 +27,81 @@ func WithIgnoreError(f IgnoreErrorFunc) Option {
 	return func(o *Options) { o.IgnoreError = f }
 }
 
+// Logger is what WithLogger and NewBayeuxClient log to. A *slog.Logger is
+// one; so is an implementation of gobayeux v2.7.0's Logger interface,
+// whose WithError and WithField methods this package does not call (they
+// are left out of Logger so that a *slog.Logger satisfies it).
+type Logger interface {
+	Debug(msg string, args ...any)
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+	Error(msg string, args ...any)
+}
+
+// slogLogger returns l as a *slog.Logger: itself when it is one, nil when
+// it is nil, and otherwise a logger whose records l receives as the
+// message and the attributes as key, value pairs.
+func slogLogger(l Logger) *slog.Logger {
+	switch l := l.(type) {
+	case nil:
+		return nil
+	case *slog.Logger:
+		return l
+	}
+	return slog.New(&loggerHandler{l: l})
+}
+
+// loggerHandler is a slog.Handler writing to a Logger.
+type loggerHandler struct {
+	l     Logger
+	attrs []any
+	group string
+}
+
+func (h *loggerHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *loggerHandler) Handle(_ context.Context, r slog.Record) error {
+	args := make([]any, 0, len(h.attrs)+2*r.NumAttrs())
+	args = append(args, h.attrs...)
+	r.Attrs(func(a slog.Attr) bool {
+		args = append(args, h.key(a.Key), a.Value.Resolve().Any())
+		return true
+	})
+	switch {
+	case r.Level >= slog.LevelError:
+		h.l.Error(r.Message, args...)
+	case r.Level >= slog.LevelWarn:
+		h.l.Warn(r.Message, args...)
+	case r.Level >= slog.LevelInfo:
+		h.l.Info(r.Message, args...)
+	default:
+		h.l.Debug(r.Message, args...)
+	}
+	return nil
+}
+
+func (h *loggerHandler) key(k string) string {
+	if h.group != "" {
+		return h.group + "." + k
+	}
+	return k
+}
+
+func (h *loggerHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	cp := *h
+	cp.attrs = append([]any(nil), h.attrs...)
+	for _, a := range attrs {
+		cp.attrs = append(cp.attrs, h.key(a.Key), a.Value.Resolve().Any())
+	}
+	return &cp
+}
+
+func (h *loggerHandler) WithGroup(name string) slog.Handler {
+	cp := *h
+	cp.group = h.key(name)
+	return &cp
+}
+
 // WithSlogLogger is WithLogger, under gobayeux v2.7.0's name.
 func WithSlogLogger(logger *slog.Logger) Option { return WithLogger(logger) }
 

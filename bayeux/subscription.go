@@ -127,8 +127,9 @@ func (s *Subscription) enqueue(m *Message) {
 	limit := size
 	if s.c.opts.Overflow == OverflowBlock {
 		// Backpressure holds the next /meta/connect; what arrives anyway
-		// (the rest of a payload) is queued up to one more payload.
-		limit = size + MaxMessagesPerPayload
+		// (the rest of a payload) is queued up to one more payload of
+		// the size of the one being delivered.
+		limit = size + payloadMessageLimit(s.c.payloadSize)
 	}
 	s.mu.Lock()
 	if s.end.Load() != endLive {
@@ -147,6 +148,9 @@ func (s *Subscription) enqueue(m *Message) {
 			// Once per slow-consumer episode; the report keeps no part of
 			// the response body.
 			s.c.reportError(&DroppedMessageError{Subscription: s.channel, Message: header(m), Count: 1})
+		}
+		for _, u := range s.c.ep.hooks.Load().undelivered {
+			u.Undelivered(s.channel, m)
 		}
 		return
 	}

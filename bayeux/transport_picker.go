@@ -93,13 +93,17 @@ func (p *transportPicker) pick() (Transport, bool) {
 	return p.c.ep.transports[i], true
 }
 
+// maxTransportRetryFactor bounds how many times TransportRetry a refused
+// transport is left aside after consecutive refusals.
+const maxTransportRetryFactor = 16
+
 // refused leaves the current transport aside.
 func (p *transportPicker) refused() { p.refusedAt(int(p.c.ep.current.Load())) }
 
 func (p *transportPicker) refusedAt(i int) {
 	p.refusals[i]++
 	d := p.c.opts.TransportRetry
-	for k := 1; k < p.refusals[i] && k < 5; k++ {
+	for k := 1; k < p.refusals[i] && d < maxTransportRetryFactor*p.c.opts.TransportRetry; k++ {
 		d *= 2
 	}
 	p.until[i] = p.now().Add(d)

@@ -51,6 +51,8 @@ func redisCommand(t *testing.T, port int) (*exec.Cmd, string) {
 	}
 	cmd := exec.Command(goCommand(), "run", ".", "-port", strconv.Itoa(port))
 	cmd.Dir = "redisserver"
+	// A module of its own, outside the repository's go.work.
+	cmd.Env = append(os.Environ(), "GOWORK=off")
 	return cmd, "redisserver (miniredis)"
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -291,7 +292,17 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 				resp, _, err = h.send(ctx, h.freshClient(client), r)
 			}
 		}
-		if r.Retry && retries < h.retry.Max && ctx.Err() == nil && retryable(resp, err) {
+		if r.Retry && retries < h.retry.Max && retryable(resp, err) && ctx.Err() != nil {
+			// The caller gave up before the retry: its reason, with the
+			// failure the last attempt ended in.
+			last := err
+			if resp != nil {
+				last = fmt.Errorf("HTTP %d", resp.StatusCode)
+				drain(resp.Body)
+			}
+			return nil, redact(fmt.Errorf("%w (the last attempt: %v)", ctx.Err(), last))
+		}
+		if r.Retry && retries < h.retry.Max && retryable(resp, err) {
 			status := 0
 			if resp != nil {
 				status = resp.StatusCode

@@ -121,6 +121,7 @@ func buildGobayeuxClient(dir string) string {
 	bin := filepath.Join(dir, "gobayeuxclient")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = filepath.Join(sourceDir(), "gobayeuxclient")
+	build.Env = append(os.Environ(), "GOWORK=off") // a module of its own, outside go.work
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Printf("gobayeux client not built, not measured: %v\n%s", err, out)
 		return ""

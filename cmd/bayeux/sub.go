@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	bayeuxredis "github.com/bayeux-go/sdk/contrib/redis"
 	"github.com/bayeux-go/sdk/ext/replay"
 )
 
@@ -35,10 +36,24 @@ With --replay ID, the client uses the replay extension (Salesforce's
 Streaming API, or 'bayeux serve --replay'): each CHANNEL, which must be a
 channel name, starts after the event with replay id ID, or with -1 at new
 events, or with -2 at every event the server keeps; after a lost session it
-resumes after the last event printed.`,
+resumes after the last event printed.
+
+With -group NAME and -redis URL, sub is one member of a consumer group that
+shares a replay position in Redis: of all the 'bayeux sub' processes with
+the same -group on the same Redis, one holds the group's lease and prints
+the events; the others wait. When it stops, or dies and its lease expires
+(-lease), another takes over and resumes right after the last event the
+group printed, so that together they print every event at least once (the
+events the dead one printed in its last moments may be printed again).
+Each CHANNEL must be a channel name; --replay ID then sets where a channel
+starts when the group has no position for it yet (default -1, new events).
+A member's full -queue slows its session down rather than dropping events:
+a dropped event would let the group's position move past it. See
+docs/ha.md.`,
 		example: `bayeux sub '/chat/**'
 bayeux sub -url https://example.com/cometd -transport long-polling -v /news /sports/*
-bayeux sub --replay -2 /chat/general`,
+bayeux sub --replay -2 /chat/general
+bayeux sub -group orders -redis redis://127.0.0.1:6379/0 -lease 2s --replay -2 /event/Order__e`,
 		minArgs: 1, maxArgs: -1,
 		flags: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			var cf clientFlags
@@ -46,7 +61,14 @@ bayeux sub --replay -2 /chat/general`,
 			queue := fs.Int("queue", 4096, "messages queued per subscription before new ones are dropped")
 			var from replayFromFlag
 			fs.Var(&from, "replay", "start each CHANNEL after replay `ID` (-1: new events, -2: every event kept) with the replay extension")
+			var g groupFlags
+			fs.StringVar(&g.name, "group", "", "join the consumer group `NAME` (with -redis): one member prints, the others take over")
+			fs.StringVar(&g.redis, "redis", "", "the Redis `URL` (redis://host:port/db) holding the group's lease and position")
+			fs.DurationVar(&g.lease, "lease", bayeuxredis.DefaultLeaseTTL, "with -group, the lease's time to live: a dead member is replaced within it plus a third of it")
 			return func(ctx context.Context, e *env, args []string) error {
+				if g.set() {
+					return subGroup(ctx, e, &cf, g, *queue, from, args)
+				}
 				return sub(ctx, e, &cf, *queue, from, args)
 			}
 		},

@@ -140,6 +140,10 @@ func TestSourceErrorReported(t *testing.T) {
 	if err := c.Connect(ctx); err == nil {
 		t.Fatal("Connect succeeded without a token")
 	}
+	// The error handler runs on a goroutine of its own: once Done closes,
+	// every report has been handed to it.
+	_ = c.Disconnect(ctx)
+	<-c.Done()
 	n := 0
 	for {
 		select {

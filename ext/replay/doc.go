@@ -31,6 +31,19 @@
 //	...
 //	defer store.Close()
 //	c, err := bayeux.NewClient(url, bayeux.WithExtensions(replay.New(replay.WithStore(store))))
+//	...
+//	c.Disconnect(ctx)
+//	<-c.Done() // the handlers delivering the last queued events have returned
+//
+// The ids of the events handled after Disconnect returned (a subscription
+// delivers what it had queued) are stored too: close a FileStore after Done.
+//
+// An event dropped before its handler saw it (a subscription's queue was
+// full: bayeux.OverflowDrop, the default) holds its channel's stored id at
+// the last event handled before it, so the position never moves past an
+// event that was not handled; the channel's next resume delivers it again.
+// Use bayeux.OverflowBlock where every event must be handled in this
+// process.
 //
 // Replay applies to exact channel names: a wildcard subscription carries
 // no replay id. After a resume the server sends again the events that

@@ -54,6 +54,7 @@ func Example() {
 		fmt.Println("handled event", <-got)
 	}
 	_ = c.Disconnect(ctx)
+	<-c.Done()        // the last handler has returned and its id is stored
 	_ = store.Close() // writes the last id
 	id, _ := store.Load("/event/Order__e")
 	fmt.Println("next run resumes after", id)

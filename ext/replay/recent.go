@@ -35,3 +35,10 @@ func (r *recentIDs) add(id int64) {
 	}
 	r.set[id] = struct{}{}
 }
+
+// forget makes id unknown again (its event was dropped unhandled and will
+// come again). A copy of its ring entry may remain: when it is overwritten,
+// a later copy of the event may pass as new (delivered twice, never lost).
+func (r *recentIDs) forget(id int64) {
+	delete(r.set, id)
+}

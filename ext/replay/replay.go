@@ -41,6 +41,12 @@ type Extension struct {
 	// the copies Keep dropped.
 	kept    map[bayeux.Channel]*recentIDs
 	dropped int64
+	// held holds the channels whose stored id stays where it is: an event
+	// of theirs was dropped unhandled (Undelivered) since their last
+	// /meta/subscribe. nheld counts them, so that Delivered takes no
+	// lock while there is none.
+	held  map[bayeux.Channel]bool
+	nheld atomic.Int32
 }
 
 // sessionBox holds the session handle (an interface) for atomic.Pointer.
@@ -75,7 +81,8 @@ func WithFallback(id int64) Option {
 // New returns a replay extension configured by opts.
 func New(opts ...Option) *Extension {
 	e := &Extension{start: StartNew, fallback: StartAll,
-		sent: make(map[bayeux.Channel]int64), kept: make(map[bayeux.Channel]*recentIDs)}
+		sent: make(map[bayeux.Channel]int64), kept: make(map[bayeux.Channel]*recentIDs),
+		held: make(map[bayeux.Channel]bool)}
 	for _, o := range opts {
 		if o != nil {
 			o(e)
@@ -119,6 +126,12 @@ func (e *Extension) Outgoing(m *bayeux.Message) {
 			}
 			ids[string(ch)] = id
 			e.sent[ch] = id
+			if e.held[ch] {
+				// The channel resumes from the id held: the events
+				// dropped come again, and the position moves again.
+				delete(e.held, ch)
+				e.nheld.Add(-1)
+			}
 		}
 		e.mu.Unlock()
 		if ids != nil {
@@ -136,10 +149,59 @@ func (e *Extension) Incoming(m *bayeux.Message) {
 
 // Delivered records the replay id of an event once a subscription's
 // handler returned (bayeux.DeliveredExtension). Events without
-// data.event.replayId are ignored. It does not allocate.
+// data.event.replayId are ignored, and so are those of a channel whose
+// position is held (see Undelivered). It does not allocate.
 func (e *Extension) Delivered(_ bayeux.Channel, m *bayeux.Message) {
-	if id, ok := replayID(m.Data); ok {
-		e.store.Save(m.Channel, id)
+	id, ok := replayID(m.Data)
+	if !ok {
+		return
+	}
+	if e.nheld.Load() > 0 {
+		e.mu.Lock()
+		held := e.held[m.Channel]
+		e.mu.Unlock()
+		if held {
+			return
+		}
+	}
+	e.store.Save(m.Channel, id)
+}
+
+// Undelivered holds the stored replay id of a channel one of whose events
+// was dropped before a handler saw it (bayeux.UndeliveredExtension: a
+// subscription's queue was full). The position then stays at the last
+// event handled before the drop, so that it never moves past an event
+// that was not handled: the next resume of the channel (after a
+// re-handshake, or when a restarted process subscribes with a FileStore)
+// starts there, the dropped event arrives again and is not taken for a
+// copy, and the position moves again. Until that resume, events handled
+// on the channel do not move it: after a restart they arrive again (at
+// least once).
+func (e *Extension) Undelivered(_ bayeux.Channel, m *bayeux.Message) {
+	id, ok := replayID(m.Data)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	first := !e.held[m.Channel]
+	if first {
+		e.held[m.Channel] = true
+		e.nheld.Add(1)
+		if stored, ok := e.store.Load(m.Channel); !ok || stored == StartNew {
+			// Nothing handled yet, or the channel started from the new
+			// events: resuming from there would skip this one. Resume
+			// right before it (a server sends the events after the id
+			// given).
+			e.store.Save(m.Channel, id-1)
+		}
+	}
+	if r := e.kept[m.Channel]; r != nil {
+		r.forget(id)
+	}
+	e.mu.Unlock()
+	if b := e.session.Load(); first && b != nil {
+		b.s.Logger().Warn("bayeux replay position held before an event dropped unhandled; the channel's next resume delivers it again",
+			"channel", string(m.Channel), "replayId", id)
 	}
 }
 
@@ -266,10 +328,11 @@ func (e *InvalidIDError) Error() string {
 }
 
 var (
-	_ bayeux.MessageExtender    = (*Extension)(nil)
-	_ bayeux.NamedExtension     = (*Extension)(nil)
-	_ bayeux.SessionExtension   = (*Extension)(nil)
-	_ bayeux.RetryExtension     = (*Extension)(nil)
-	_ bayeux.DeliveredExtension = (*Extension)(nil)
-	_ bayeux.FilterExtension    = (*Extension)(nil)
+	_ bayeux.MessageExtender      = (*Extension)(nil)
+	_ bayeux.NamedExtension       = (*Extension)(nil)
+	_ bayeux.SessionExtension     = (*Extension)(nil)
+	_ bayeux.RetryExtension       = (*Extension)(nil)
+	_ bayeux.DeliveredExtension   = (*Extension)(nil)
+	_ bayeux.UndeliveredExtension = (*Extension)(nil)
+	_ bayeux.FilterExtension      = (*Extension)(nil)
 )

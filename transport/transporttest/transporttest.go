@@ -57,9 +57,14 @@ func WithServerOptions(opts ...bayeuxtest.Option) Option {
 	return func(c *config) { c.serverOpts = append(c.serverOpts, opts...) }
 }
 
+// DefaultPromptness is how soon RoundTrip must return once its context
+// ends, Close is called or the server answers, unless WithPromptness says
+// otherwise.
+const DefaultPromptness = 2 * time.Second
+
 // WithPromptness sets how soon RoundTrip must return once its context
-// ends, Close is called or the server answers (default 2s; raise it on a
-// slow machine).
+// ends, Close is called or the server answers (default DefaultPromptness;
+// raise it on a slow machine).
 func WithPromptness(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
@@ -115,7 +120,7 @@ func Check(tb testing.TB, newTransport func() bayeux.Transport, opts ...Option) 
 }
 
 func newConfig(newTransport func() bayeux.Transport, opts []Option) config {
-	cfg := config{prompt: 2 * time.Second}
+	cfg := config{prompt: DefaultPromptness}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
