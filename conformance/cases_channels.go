@@ -41,10 +41,7 @@ func (t *T) deliveries(patterns []string, names []string, marker string) []strin
 		t.publish(pub, n, map[string]any{"to": n})
 	}
 	t.publish(pub, marker, map[string]any{"marker": true})
-	sub.await(t.ctx, onChannel(marker), 1, t.wait())
-	if len(sub.received(onChannel(marker))) == 0 {
-		t.Fatalf("setup: the marker event on %s never arrived", marker)
-	}
+	t.control(sub, marker)
 	var got []string
 	for _, m := range sub.received(func(m raw.Msg) bool { return m.S("channel") != marker }) {
 		got = append(got, m.S("channel"))
@@ -54,21 +51,21 @@ func (t *T) deliveries(patterns []string, names []string, marker string) []strin
 
 func channelCases() []caseDef {
 	return []caseDef{
-		{id: "channels.invalid-subscribe", section: secChannels, level: Must, source: srcChannel,
+		{id: "channels.invalid-subscribe", section: secChannels, matrix: true, level: Grammar, source: srcChannel,
 			rule: "Subscribing to an invalid channel name (no leading /, empty segment, wildcard not last, < or >) is refused",
 			run: func(t *T) {
 				t.checkRefusedEach(invalidNames(t.channel()),
 					func(n string) msg { return msg{"channel": "/meta/subscribe", "subscription": n} },
 					func(string) string { return "/meta/subscribe" })
 			}},
-		{id: "channels.invalid-unsubscribe", section: secChannels, level: Must, source: srcChannel,
+		{id: "channels.invalid-unsubscribe", section: secChannels, matrix: true, level: Grammar, source: srcChannel,
 			rule: "Unsubscribing from an invalid channel name is refused",
 			run: func(t *T) {
 				t.checkRefusedEach(invalidNames(t.channel()),
 					func(n string) msg { return msg{"channel": "/meta/unsubscribe", "subscription": n} },
 					func(string) string { return "/meta/unsubscribe" })
 			}},
-		{id: "channels.invalid-publish", section: secChannels, level: Must, source: srcChannel,
+		{id: "channels.invalid-publish", section: secChannels, matrix: true, level: Grammar, source: srcChannel,
 			rule: "Publishing to an invalid channel name is refused",
 			run: func(t *T) {
 				b := t.channel()
@@ -76,7 +73,7 @@ func channelCases() []caseDef {
 					func(n string) msg { return msg{"channel": n, "data": map[string]any{}} },
 					func(n string) string { return n })
 			}},
-		{id: "channels.wildcard-publish", section: secChannels, level: Must, source: srcWild,
+		{id: "channels.wildcard-publish", section: secChannels, matrix: true, level: Grammar, source: srcWild,
 			rule: "Publishing to a wildcard channel (/a/* or /a/**) is refused: patterns are for subscriptions",
 			run: func(t *T) {
 				b := t.channel()
@@ -84,7 +81,7 @@ func channelCases() []caseDef {
 					func(n string) msg { return msg{"channel": n, "data": map[string]any{}} },
 					func(n string) string { return n })
 			}},
-		{id: "channels.star", section: secChannels, level: Must, source: srcWild,
+		{id: "channels.star", section: secChannels, matrix: true, level: Must, source: srcWild,
 			rule: "/a/* matches exactly one more segment: /a/b, not /a, /ab or /a/b/c",
 			run: func(t *T) {
 				b := t.channel()
@@ -93,7 +90,7 @@ func channelCases() []caseDef {
 					t.Fatalf("subscribed to %s/*, received %v (want only %s/b)", b, got, b)
 				}
 			}},
-		{id: "channels.starstar", section: secChannels, level: Must, source: srcWild,
+		{id: "channels.starstar", section: secChannels, matrix: true, level: Must, source: srcWild,
 			rule: "/a/** matches one or more segments: /a/b and /a/b/c, not /a or /ab/c",
 			run: func(t *T) {
 				b := t.channel()
@@ -102,7 +99,7 @@ func channelCases() []caseDef {
 					t.Fatalf("subscribed to %s/**, received %v (want %s/b and %s/b/c)", b, got, b, b)
 				}
 			}},
-		{id: "channels.root-starstar", section: secChannels, level: Must, source: srcWild,
+		{id: "channels.root-starstar", section: secChannels, matrix: true, level: Must, source: srcWild,
 			rule: "/** matches every channel, at any depth",
 			run: func(t *T) {
 				b := t.channel()
@@ -114,7 +111,7 @@ func channelCases() []caseDef {
 					t.Fatalf("subscribed to /**, did not receive %s/x/y/z", b)
 				}
 			}},
-		{id: "channels.one-copy", section: secChannels, level: Convention, source: srcWild + " (CometD and Faye deliver once per session)",
+		{id: "channels.one-copy", section: secChannels, matrix: true, level: Convention, source: srcWild + " (CometD and Faye deliver once per session)",
 			rule: "A session subscribed through several matching patterns (/a/*, /a/**, /a/b) receives one copy of each event",
 			run: func(t *T) {
 				b := t.channel()
@@ -123,7 +120,7 @@ func channelCases() []caseDef {
 					t.Fatalf("received %d copies of one event on %s/b", len(got), b)
 				}
 			}},
-		{id: "channels.grammar-marks", section: secChannels, level: Must, source: srcChannel,
+		{id: "channels.grammar-marks", section: secChannels, matrix: true, level: Grammar, source: srcChannel,
 			rule: "Channel segments may use every mark of the grammar (- _ ! ~ ( ) $ @)",
 			run: func(t *T) {
 				b := t.channel()

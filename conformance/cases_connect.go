@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -73,7 +74,7 @@ func connectCases() []caseDef {
 				s := t.open(LongPolling)
 				t.mustRefuse(s, msg{"channel": "/meta/connect", "connectionType": LongPolling, "clientId": nil})
 			}},
-		{id: "connect.missing-type", section: secConnect, level: Must, source: srcConnType,
+		{id: "connect.missing-type", section: secConnect, level: Should, source: srcConnType + " (connectionType is a MUST of the request, a duty of the client; the spec does not say what the server does without it)",
 			rule: "A /meta/connect without connectionType is unsuccessful",
 			run: func(t *T) {
 				s := t.open(LongPolling)
@@ -132,7 +133,7 @@ func connectCases() []caseDef {
 				}
 				t.Logf("held %s", since(c.elapsed))
 			}},
-		{id: "connect.held", section: secConnect, level: Should, source: srcMetaConnect,
+		{id: "connect.held", section: secConnect, level: May, source: srcConnect + " (the server MAY wait before responding if there are no messages)",
 			rule: "A lone /meta/connect with nothing to deliver is held about the advised timeout, then answered successfully",
 			run: func(t *T) {
 				t.needHold(400 * time.Millisecond)
@@ -148,7 +149,7 @@ func connectCases() []caseDef {
 				}
 				t.Logf("held %s of %s", since(x.elapsed), since(d))
 			}},
-		{id: "connect.wake", section: secConnect, level: Must, source: srcMetaConnect,
+		{id: "connect.wake", section: secConnect, level: May, source: srcConnect + " (the server MAY hold a connect until messages are available; answering it early with them is how a holding server delivers)",
 			rule: "A held /meta/connect is answered early when an event for the session is published, with the event",
 			run: func(t *T) {
 				d := t.needHold(time.Second)
@@ -172,30 +173,49 @@ func connectCases() []caseDef {
 				}
 				t.Logf("answered %s after the publish", since(h.at.Sub(start)))
 			}},
-		{id: "connect.one-outstanding", section: secConnect, level: Must, source: srcMetaConnect,
-			rule: "A second /meta/connect of a session ends the held one at once (one outstanding connect per client)",
+		{id: "connect.one-outstanding", section: secConnect, level: Convention, source: srcMetaConnect + " (the spec's MUST of one outstanding connect binds the client; CometD ends the held one, DuplicateMetaConnectTest)",
+			rule: "A second /meta/connect of a session ends the held one at once with an HTTP answer (one outstanding connect per client)",
 			run: func(t *T) {
-				d := t.needHold(1500 * time.Millisecond)
-				s := t.open(LongPolling)
-				m, _ := t.holdMsg(s)
-				first := t.async(s, m)
-				time.Sleep(300 * time.Millisecond)
-				if first.answered(0) {
-					t.Skipf("the first connect was not held (%v)", first.x)
-				}
-				m2, _ := t.holdMsg(s)
-				t.async(s, m2)
+				d, first := t.supersede()
 				if !first.answered(d / 2) {
 					t.Fatalf("the first connect was still unanswered %s after the second was sent", since(d/2))
 				}
-				switch {
-				case first.err != nil:
-					t.Logf("the first connect ended with %v", first.err)
-				case first.x.resp != nil && first.x.resp.Status != 200:
-					t.Logf("the first connect was answered HTTP %d", first.x.resp.Status)
-				default:
-					t.Logf("the first connect was answered %s", clip(first.x.body))
+				if first.err != nil {
+					t.Fatalf("the first connect ended without an answer: %v", first.err)
 				}
+				t.Logf("the first connect was answered HTTP %d %s", first.x.resp.Status, clip(first.x.body))
+			}},
+		{id: "connect.superseded-reply", section: secConnect, level: Must, source: srcConnect + " (the server MUST respond to a connect, with channel and successful)",
+			rule: "A held /meta/connect ended by a second connect of its session still gets a Bayeux /meta/connect reply with a boolean successful (not an HTTP error, not silence)",
+			run: func(t *T) {
+				d, first := t.supersede()
+				if !first.answered(d + 2*time.Second) {
+					t.Fatalf("the first connect was never answered (waited %s after the second was sent)", since(d+2*time.Second))
+				}
+				if first.err != nil {
+					t.Fatalf("the first connect ended without an answer: %v", first.err)
+				}
+				if first.x.err != nil {
+					t.Fatalf("the first connect was answered with no Bayeux response: %v", first.x.err)
+				}
+				r, ok := first.x.reply("/meta/connect", "")
+				if !ok {
+					t.Fatalf("the first connect's answer holds no /meta/connect reply: %s", clip(first.x.body))
+				}
+				if _, isBool := r.Bool("successful"); !isBool {
+					t.Fatalf("the /meta/connect reply has no boolean successful: %s", clip(r.Raw))
+				}
+				t.Logf("the first connect was answered %s", clip(r.Raw))
+			}},
+		{id: "connect.second-held", section: secConnect, level: Convention, source: srcMetaConnect + " (CometD DuplicateMetaConnectTest: the second connect proceeds normally)",
+			rule: "The second /meta/connect, which ended the held one, is itself held like any lone connect",
+			run: func(t *T) {
+				d, _ := t.supersedeWith(func(second *held, sent time.Time) {
+					if second.answered(d4(t)) {
+						t.Fatalf("the second connect was answered after %s: %s", since(second.at.Sub(sent)), heldSeen(second))
+					}
+				})
+				t.Logf("the second connect was held past %s of %s", since(d/4), since(d))
 			}},
 		{id: "connect.piggyback", section: secConnect, level: Should, source: srcMetaConnect,
 			rule: "While a connect is held, an event for the session rides on the immediate response to another request of that session",
@@ -226,5 +246,72 @@ func connectCases() []caseDef {
 					t.Errorf("replies %s, want [/meta/connect /meta/subscribe]", channelsOf(x.replies))
 				}
 			}},
+		{id: "connect.same-transport", section: secConnect, matrix: true, level: Must, source: srcConnect + " (the server MUST respond to a connect over the same transport)",
+			rule: "A /meta/connect is answered over the transport it came on (in the HTTP response, the JSONP callback, or on the socket), with channel and a boolean successful",
+			run: func(t *T) {
+				s := t.open("")
+				ctx, cancel := context.WithTimeout(t.ctx, t.wait())
+				defer cancel()
+				x, err := s.connect(ctx, 0)
+				if err != nil {
+					t.Fatalf("no answer over %s: %v", s.transport, err)
+				}
+				if x.err != nil {
+					t.Fatalf("the answer over %s is not Bayeux: %v", s.transport, x.err)
+				}
+				r, ok := x.reply("/meta/connect", "")
+				if !ok {
+					t.Fatalf("no /meta/connect reply over %s: %s", s.transport, clip(x.body))
+				}
+				if _, isBool := r.Bool("successful"); !isBool {
+					t.Fatalf("no boolean successful: %s", clip(r.Raw))
+				}
+			}},
 	}
+}
+
+// supersede holds a connect of a fresh long-polling session, then sends a
+// second one; it returns the hold and the first connect.
+func (t *T) supersede() (time.Duration, *held) {
+	return t.supersedeWith(nil)
+}
+
+// supersedeWith is supersede; then (when not nil) is called with the
+// second connect and when it was sent.
+func (t *T) supersedeWith(then func(second *held, sent time.Time)) (time.Duration, *held) {
+	d := t.needHold(1500 * time.Millisecond)
+	s := t.open(LongPolling)
+	m, _ := t.holdMsg(s)
+	first := t.async(s, m)
+	time.Sleep(300 * time.Millisecond)
+	if first.answered(0) {
+		t.Skipf("not run: the first connect was not held (%s), so there is nothing to supersede", heldSeen(first))
+	}
+	m2, _ := t.holdMsg(s)
+	sent := time.Now()
+	second := t.async(s, m2)
+	if then != nil {
+		then(second, sent)
+	}
+	return d, first
+}
+
+// d4 is a quarter of the hold: long enough to tell a held connect from one
+// answered at once.
+func d4(t *T) time.Duration {
+	_, d := t.holdMsg(&session{transport: LongPolling})
+	return d / 4
+}
+
+// heldSeen describes the outcome of a background request.
+func heldSeen(h *held) string {
+	switch {
+	case h.err != nil:
+		return h.err.Error()
+	case h.x == nil:
+		return "no answer"
+	case h.x.resp != nil && h.x.resp.Status != 200:
+		return fmt.Sprintf("HTTP %d %s", h.x.resp.Status, clip(h.x.body))
+	}
+	return clip(h.x.body)
 }

@@ -47,15 +47,26 @@ func fieldCases() []caseDef {
 				}
 			}},
 		{id: "fields.channel", section: secFields, level: Must, source: srcFields,
-			rule: "Every message a server sends has exactly one non-empty string channel",
+			rule: "Every message a server sends has exactly one non-empty string channel, even in answer to a message without one (a reply to [{}] or [{\"channel\":42}])",
 			run: func(t *T) {
 				for _, m := range t.everyReply() {
 					if c, ok := m.Str("channel"); !ok || c == "" {
 						t.Fatalf("message without a channel: %s", clip(m.Raw))
 					}
 				}
+				for _, b := range []string{`[{}]`, `[{"channel":42}]`, `[{"id":"1","data":{}}]`} {
+					x, err := t.postRaw([]byte(b))
+					if err != nil || x.err != nil {
+						continue // an HTTP error or a body that is not messages: no message sent
+					}
+					for _, m := range x.msgs {
+						if c, ok := m.Str("channel"); !ok || c == "" {
+							t.Fatalf("answering %s, a message without a string channel: %s", b, clip(m.Raw))
+						}
+					}
+				}
 			}},
-		{id: "fields.meta-id", section: secFields, level: Must, source: srcID,
+		{id: "fields.meta-id", section: secFields, matrix: true, level: Must, source: srcID,
 			rule: "A reply to a /meta message carries the id of the request",
 			run: func(t *T) {
 				s := t.open("")
@@ -73,7 +84,35 @@ func fieldCases() []caseDef {
 					}
 				}
 			}},
-		{id: "fields.service-id", section: secFields, level: Should, source: srcID,
+		{id: "fields.handshake-id", section: secFields, level: Must, source: srcID + " (responses to /meta messages MUST carry the id of the request)",
+			rule: "A /meta/handshake reply carries the id of the handshake, successful or not",
+			run: func(t *T) {
+				for _, hs := range []msg{
+					{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": []string{LongPolling}, "id": "h7"},
+					{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": []string{"carrier-pigeon"}, "id": "h8"},
+				} {
+					s := t.newSession(LongPolling)
+					x := t.must(s.send(t.ctx, hs))
+					r, ok := x.reply("/meta/handshake", "")
+					if ok && r.Successful() {
+						s.clientID = r.S("clientId")
+					}
+					if !ok || r.S("id") != hs["id"] {
+						t.Fatalf("the reply to a handshake with id %s: %s", hs["id"], clip(x.body))
+					}
+				}
+			}},
+		{id: "fields.disconnect-id", section: secFields, matrix: true, level: Must, source: srcID + " (responses to /meta messages MUST carry the id of the request)",
+			rule: "A /meta/disconnect reply carries the id of the disconnect",
+			run: func(t *T) {
+				s := t.open("")
+				x := t.must(s.send(t.ctx, msg{"channel": "/meta/disconnect", "id": "d9"}))
+				s.gone = true
+				if _, ok := x.reply("/meta/disconnect", "d9"); !ok {
+					t.Fatalf("the reply to a disconnect with id d9: %s", clip(x.body))
+				}
+			}},
+		{id: "fields.service-id", section: secFields, matrix: true, level: Should, source: srcID,
 			rule: "A reply to a /service message carries the id of the request",
 			run: func(t *T) {
 				s := t.open("")
@@ -98,7 +137,7 @@ func fieldCases() []caseDef {
 					}
 				}
 			}},
-		{id: "fields.error-grammar", section: secFields, level: Should, source: srcError,
+		{id: "fields.error-grammar", section: secFields, matrix: true, level: Should, source: srcError,
 			rule: `Every error value follows the grammar code ":" args ":" message, with a 3-digit code`,
 			run: func(t *T) {
 				s := t.open("")
@@ -205,7 +244,7 @@ func fieldCases() []caseDef {
 				}
 				t.Logf("%d timestamps", n)
 			}},
-		{id: "fields.message-id-grammar", section: secFields, level: Convention, source: srcID + " (CometD checks it; see also " + srcCometDSec + ")",
+		{id: "fields.message-id-grammar", section: secFields, matrix: true, level: Convention, source: srcID + " (CometD checks it; see also " + srcCometDSec + ")",
 			rule: "A message id that is not alphanumeric (such as <script>) is refused",
 			run: func(t *T) {
 				s := t.open("")
@@ -214,7 +253,7 @@ func fieldCases() []caseDef {
 					t.Fatalf("id <script> accepted: %s", seen)
 				}
 			}},
-		{id: "fields.unicode", section: secFields, level: Must, source: srcData + " " + srcRFC8259,
+		{id: "fields.unicode", section: secFields, matrix: true, level: Must, source: srcData + " " + srcRFC8259,
 			rule: "Multibyte and escaped characters in data round-trip exactly",
 			run: func(t *T) {
 				s := t.open("")

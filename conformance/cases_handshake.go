@@ -1,11 +1,15 @@
 package conformance
 
 import (
+	"cmp"
+	"context"
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bayeux-go/sdk/conformance/internal/raw"
 )
@@ -156,7 +160,7 @@ func handshakeCases() []caseDef {
 					seen[id] = true
 				}
 			}},
-		{id: "handshake.clientid-alnum", section: secHandshake, level: Must, source: srcClientID,
+		{id: "handshake.clientid-alnum", section: secHandshake, level: Grammar, source: srcClientID + " (clientId = alphanum *( alphanum ), the grammar)",
 			rule: "A clientId is an alphanumeric string",
 			run: func(t *T) {
 				r, _ := t.rawHandshake(handshakeMsg(LongPolling))
@@ -205,19 +209,50 @@ func handshakeCases() []caseDef {
 				} else if err == nil {
 					t.Logf("answer: %v", x.err)
 				}
-				if got := sub.await(t.ctx, onChannel(ch), 1, t.quiet()); len(got) > 0 {
+				t.publish(other, ch, map[string]any{"control": true})
+				t.controlOn(sub, ch)
+				if got := sub.received(func(m raw.Msg) bool { return m.S("channel") == ch && !isControl(m) }); len(got) > 0 {
 					t.Fatalf("the publish batched with a handshake was delivered: %s", clip(got[0].Raw))
 				}
 			}},
-		{id: "handshake.no-events", section: secHandshake, level: Must, source: srcHandshake,
-			rule: "A handshake response carries no event messages",
+		{id: "handshake.no-events", section: secHandshake, level: Must, source: srcHandshake + " (events MAY ride on any response except a /meta/handshake response)",
+			rule: "A handshake response carries no event messages, not even when the handshake comes from a client whose session has events queued",
 			run: func(t *T) {
-				_, x := t.rawHandshake(handshakeMsg(LongPolling))
-				if len(x.events) > 0 || len(x.msgs) != 1 {
-					t.Fatalf("the handshake response holds %d messages: %s", len(x.msgs), clip(x.body))
+				if _, x := t.rawHandshake(handshakeMsg(LongPolling)); len(x.events) > 0 || len(x.msgs) != 1 {
+					t.Fatalf("a first handshake's response holds %d messages: %s", len(x.msgs), clip(x.body))
 				}
+				// A session with an event queued (subscribed, no connect
+				// held) handshakes again from the same client (its cookies,
+				// its old clientId in the message, as clients re-handshaking
+				// after advice do).
+				s := t.open(LongPolling)
+				ch := t.channel()
+				t.subscribe(s, ch)
+				t.publish(t.open(LongPolling), ch, map[string]any{"control": true})
+				old := s.clientID
+				hs := handshakeMsg(LongPolling)
+				hs["clientId"] = old
+				x := t.must(s.send(t.ctx, hs))
+				if r, ok := x.reply("/meta/handshake", ""); ok {
+					if id := r.S("clientId"); id != "" && id != old {
+						defer func() {
+							ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+							defer cancel()
+							_, _ = s.send(ctx, msg{"channel": "/meta/disconnect", "clientId": id})
+						}()
+					}
+				}
+				if len(x.events) > 0 {
+					t.Fatalf("the handshake response of a client with a queued event holds events: %s", clip(x.body))
+				}
+				// Control: the event was queued for the old session and is
+				// delivered to it.
+				s.mu.Lock()
+				s.events = nil
+				s.mu.Unlock()
+				t.controlOn(s, ch)
 			}},
-		{id: "handshake.advice", section: secHandshake, level: Should, source: srcAdvice,
+		{id: "handshake.advice", section: secHandshake, level: May, source: srcHandshake + " (a successful handshake response MAY contain advice)",
 			rule: "A successful handshake reply carries advice with reconnect",
 			run: func(t *T) {
 				r, _ := t.rawHandshake(handshakeMsg(LongPolling))
@@ -256,12 +291,40 @@ func handshakeCases() []caseDef {
 			run: func(t *T) {
 				r, _ := t.rawHandshake(msg{"channel": "/meta/handshake", "version": "2.0", "minimumVersion": "1.0", "supportedConnectionTypes": []string{LongPolling}})
 				if !r.Successful() {
-					t.Logf("refused: %s", clip(r.Raw))
-					return
+					t.Fatalf("refused, though the client accepts every version from 1.0 to 2.0: %s", clip(r.Raw))
 				}
-				if v := r.S("version"); !versionGrammar.MatchString(v) || !strings.HasPrefix(v, "1") && !strings.HasPrefix(v, "2") {
-					t.Fatalf("version %q: %s", v, clip(r.Raw))
+				v := r.S("version")
+				if !versionGrammar.MatchString(v) || compareVersions(v, "1.0") < 0 || compareVersions(v, "2.0") > 0 {
+					t.Fatalf("version %q is not between the client's minimumVersion 1.0 and version 2.0: %s", v, clip(r.Raw))
 				}
+				t.Logf("version %s", v)
 			}},
 	}
+}
+
+// compareVersions compares Bayeux versions element by element (numerically
+// where both elements are numbers), as the specification says.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(as), len(bs)) {
+		x, y := "0", "0"
+		if i < len(as) {
+			x = as[i]
+		}
+		if i < len(bs) {
+			y = bs[i]
+		}
+		nx, ex := strconv.Atoi(x)
+		ny, ey := strconv.Atoi(y)
+		var c int
+		if ex == nil && ey == nil {
+			c = cmp.Compare(nx, ny)
+		} else {
+			c = strings.Compare(x, y)
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
 }

@@ -135,7 +135,7 @@ func profileCases() []caseDef {
 					t.Fatalf("event without data.event.replayId: %s", clip(got[0].Raw))
 				}
 			}},
-		{id: "binary.passthrough", section: secProfiles, level: Convention, source: srcBinary,
+		{id: "binary.passthrough", section: secProfiles, matrix: true, level: Convention, source: srcBinary,
 			rule: "A message with ext.binary and data {data, last, meta} reaches subscribers unchanged",
 			run: func(t *T) {
 				s := t.open("")

@@ -15,6 +15,9 @@ func (t *T) postRaw(body []byte) (*exchange, error) {
 	return t.newSession(LongPolling).post(t.ctx, "application/json", body)
 }
 
+// notMessages are JSON bodies that are not Bayeux messages.
+var notMessages = []string{`"x"`, `42`, `[1,2]`, `[{}]`, `[{"channel":42}]`}
+
 func robustnessCases() []caseDef {
 	return []caseDef{
 		{id: "robust.prototype-clientid", section: secRobust, level: Convention, source: srcFayeLog + " (Faye 1.4.2)",
@@ -35,7 +38,7 @@ func robustnessCases() []caseDef {
 				}
 				t.alive()
 			}},
-		{id: "robust.prototype-channel", section: secRobust, level: Convention, source: srcFayeLog + " (Faye 1.4.2)",
+		{id: "robust.prototype-channel", section: secRobust, matrix: true, level: Convention, source: srcFayeLog + " (Faye 1.4.2)",
 			rule: "Channels named /x/__proto__, /x/constructor... are ordinary channels: delivered to their subscribers only",
 			run: func(t *T) {
 				b := t.channel()
@@ -52,7 +55,7 @@ func robustnessCases() []caseDef {
 					t.Fatalf("a subscriber of %s/other received %v", b, other)
 				}
 			}},
-		{id: "robust.prototype-id", section: secRobust, level: Convention, source: srcID,
+		{id: "robust.prototype-id", section: secRobust, matrix: true, level: Convention, source: srcID,
 			rule: "Message ids such as constructor and valueOf are echoed like any other",
 			run: func(t *T) {
 				s := t.open("")
@@ -63,7 +66,7 @@ func robustnessCases() []caseDef {
 					}
 				}
 			}},
-		{id: "robust.prototype-data", section: secRobust, level: Convention, source: srcData,
+		{id: "robust.prototype-data", section: secRobust, matrix: true, level: Convention, source: srcData,
 			rule: "data and ext with __proto__ and constructor keys are delivered unchanged",
 			run: func(t *T) {
 				s := t.open("")
@@ -151,10 +154,17 @@ func robustnessCases() []caseDef {
 		{id: "robust.not-messages", section: secRobust, level: Convention, source: srcFields,
 			rule: "JSON that is not messages (a scalar, an array of numbers, a message without channel) is refused with HTTP 400 or an unsuccessful reply",
 			run: func(t *T) {
-				for _, b := range []string{`"x"`, `42`, `[1,2]`, `[{}]`, `[{"channel":42}]`} {
+				for _, b := range notMessages {
 					x, err := t.postRaw([]byte(b))
 					if ok, seen := refused(x, err, ""); !ok || (x != nil && x.resp.Status >= 500) {
 						t.Fatalf("%s: %s", b, seen)
+					}
+					// An unsuccessful reply is a refusal only when it is a
+					// Bayeux message: one with a string channel.
+					for _, m := range x.msgs {
+						if c, ok := m.Str("channel"); !ok || c == "" {
+							t.Fatalf("%s: refused with a reply that has no string channel: %s", b, clip(m.Raw))
+						}
 					}
 				}
 				t.alive()
@@ -174,6 +184,22 @@ func robustnessCases() []caseDef {
 					t.Fatalf("HTTP %d", x.resp.Status)
 				}
 				t.Logf("HTTP %d", x.resp.Status)
+				t.alive()
+			}},
+		{id: "robust.empty-array", section: secRobust, level: Convention, source: srcFields + " (an empty array holds no message; CometD answers HTTP 400)",
+			rule: "A POST of [] is answered without a server error (HTTP 4xx, or an array), and the server keeps working",
+			run: func(t *T) {
+				x, err := t.postRaw([]byte(`[]`))
+				if err != nil {
+					t.Fatalf("no answer: %v", err)
+				}
+				if x.resp.Status >= 500 {
+					t.Fatalf("HTTP %d %s", x.resp.Status, clip(x.resp.Body))
+				}
+				if x.resp.Status == 200 && x.err != nil {
+					t.Fatalf("answered 200 with %v", x.err)
+				}
+				t.Logf("HTTP %d %s", x.resp.Status, clip(x.resp.Body))
 				t.alive()
 			}},
 	}

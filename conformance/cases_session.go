@@ -3,6 +3,8 @@ package conformance
 import (
 	"net/url"
 	"time"
+
+	"github.com/bayeux-go/sdk/conformance/internal/raw"
 )
 
 func sessionCases() []caseDef {
@@ -10,33 +12,22 @@ func sessionCases() []caseDef {
 		{id: "session.expiry", section: secSession, level: Should, source: srcMetaConnect,
 			rule: "A session with no /meta/connect for longer than the server's maximum interval expires; its clientId is then unknown",
 			run: func(t *T) {
-				limit := t.e.maxInterval
-				if limit == 0 {
-					limit = 2 * t.e.timeout
+				s, start, seen := t.expire()
+				t.Logf("expired after at most %s: %s", since(time.Since(start)), seen)
+				s.gone = true
+			}},
+		{id: "session.expired-advice", section: secSession, level: Must, source: srcReconnect + " (an unknown or expired clientId: unsuccessful, reconnect \"handshake\")",
+			rule: `Once a session has expired, a /meta/connect with its clientId is unsuccessful and advises reconnect "handshake"`,
+			run: func(t *T) {
+				s, _, _ := t.expire()
+				x := t.must(s.send(t.ctx, msg{"channel": "/meta/connect", "connectionType": LongPolling, "advice": map[string]any{"timeout": 0}}))
+				s.gone = true
+				r, ok := x.reply("/meta/connect", "")
+				if !ok || r.Successful() {
+					t.Fatalf("the connect of the expired session was not refused: %s", clip(x.body))
 				}
-				if limit > t.e.cfg.maxWait {
-					t.Skipf("the session would live %s, longer than the suite waits (%s)", since(limit), since(t.e.cfg.maxWait))
-				}
-				s := t.open(LongPolling)
-				start := time.Now()
-				ch := t.channel()
-				time.Sleep(limit + 500*time.Millisecond)
-				// Probe with gaps that double: a server that counts any
-				// message as activity still expires the session once a gap
-				// exceeds its maximum interval.
-				gap := time.Second
-				for {
-					x, err := s.send(t.ctx, msg{"channel": "/meta/subscribe", "subscription": ch})
-					if ok, seen := refused(x, err, "/meta/subscribe"); ok {
-						s.gone = true
-						t.Logf("expired after at most %s: %s", since(time.Since(start)), seen)
-						return
-					}
-					if time.Since(start)+gap > t.e.cfg.maxWait {
-						t.Fatalf("still alive %s after its last connect", since(time.Since(start)))
-					}
-					time.Sleep(gap)
-					gap *= 2
+				if v, _ := r.Member("advice", "reconnect"); string(v) != `"handshake"` {
+					t.Fatalf(`advice.reconnect is not "handshake": %s`, clip(r.Raw))
 				}
 			}},
 		{id: "session.unknown-subscribe", section: secSession, level: Must, source: srcReconnect,
@@ -51,7 +42,7 @@ func sessionCases() []caseDef {
 				s := t.newSession(LongPolling)
 				t.mustRefuse(s, msg{"channel": "/meta/unsubscribe", "subscription": t.channel(), "clientId": t.unknownID()})
 			}},
-		{id: "session.unknown-publish", section: secSession, level: Convention, source: srcReconnect + " (CometD refuses; publishing without a session is optional for servers)",
+		{id: "session.unknown-publish", section: secSession, matrix: true, level: Convention, source: srcReconnect + " (CometD refuses; publishing without a session is optional for servers)",
 			rule: "A publish with an unknown clientId is refused rather than delivered",
 			run: func(t *T) {
 				sub := t.open("")
@@ -60,7 +51,9 @@ func sessionCases() []caseDef {
 				s := t.newSession(LongPolling)
 				x, err := s.send(t.ctx, msg{"channel": ch, "data": map[string]any{"n": 1}, "clientId": t.unknownID()})
 				ok, seen := refused(x, err, ch)
-				if got := sub.await(t.ctx, onChannel(ch), 1, t.quiet()); len(got) > 0 {
+				t.publish(t.open(""), ch, map[string]any{"control": true})
+				t.controlOn(sub, ch)
+				if got := sub.received(func(m raw.Msg) bool { return m.S("channel") == ch && !isControl(m) }); len(got) > 0 {
 					t.Fatalf("delivered (%s)", seen)
 				}
 				if !ok {
@@ -143,7 +136,7 @@ func mustURL(s string) *url.URL {
 
 func disconnectCases() []caseDef {
 	return []caseDef{
-		{id: "disconnect.success", section: secDisconnect, level: Must, source: srcDisconnect,
+		{id: "disconnect.success", section: secDisconnect, matrix: true, level: Must, source: srcDisconnect,
 			rule: "A /meta/disconnect is answered successful:true",
 			run: func(t *T) {
 				s := t.open("")
@@ -151,6 +144,21 @@ func disconnectCases() []caseDef {
 				s.gone = true
 				if r, ok := x.reply("/meta/disconnect", ""); !ok || !r.Successful() {
 					t.Fatalf("not successful: %s", clip(x.body))
+				}
+			}},
+		{id: "disconnect.forgets-advice", section: secDisconnect, level: Must, source: srcReconnect + " (after a disconnect the clientId is unknown: unsuccessful, reconnect \"handshake\")",
+			rule: `After a /meta/disconnect, a /meta/connect with the clientId is answered with advice reconnect "handshake"`,
+			run: func(t *T) {
+				s := t.open(LongPolling)
+				t.must(s.send(t.ctx, msg{"channel": "/meta/disconnect"}))
+				s.gone = true
+				x := t.must(s.send(t.ctx, msg{"channel": "/meta/connect", "connectionType": LongPolling, "advice": map[string]any{"timeout": 0}}))
+				r, ok := x.reply("/meta/connect", "")
+				if !ok || r.Successful() {
+					t.Fatalf("the connect after disconnect was not refused: %s", clip(x.body))
+				}
+				if v, _ := r.Member("advice", "reconnect"); string(v) != `"handshake"` {
+					t.Fatalf(`advice.reconnect is not "handshake": %s`, clip(r.Raw))
 				}
 			}},
 		{id: "disconnect.forgets", section: secDisconnect, level: Must, source: srcDisconnect,
@@ -184,5 +192,40 @@ func disconnectCases() []caseDef {
 				s := t.newSession(LongPolling)
 				t.mustRefuse(s, msg{"channel": "/meta/disconnect", "clientId": t.unknownID()})
 			}},
+	}
+}
+
+// expire opens a long-polling session and lets it expire: no connect for
+// longer than the server's maximum interval (twice its timeout when it
+// advises none). It returns the session, when its last connect was
+// answered, and the refusal that showed the expiry; the case is skipped
+// when the wait would be longer than the suite waits, and fails when the
+// session outlives it.
+func (t *T) expire() (*session, time.Time, string) {
+	limit := t.e.maxInterval
+	if limit == 0 {
+		limit = 2 * t.e.timeout
+	}
+	if limit > t.e.cfg.maxWait {
+		t.Skipf("the session would live %s, longer than the suite waits (%s)", since(limit), since(t.e.cfg.maxWait))
+	}
+	s := t.open(LongPolling)
+	start := time.Now()
+	ch := t.channel()
+	time.Sleep(limit + 500*time.Millisecond)
+	// Probe with gaps that double: a server that counts any message as
+	// activity still expires the session once a gap exceeds its maximum
+	// interval.
+	gap := time.Second
+	for {
+		x, err := s.send(t.ctx, msg{"channel": "/meta/subscribe", "subscription": ch})
+		if ok, seen := refused(x, err, "/meta/subscribe"); ok {
+			return s, start, seen
+		}
+		if time.Since(start)+gap > t.e.cfg.maxWait {
+			t.Fatalf("still alive %s after its last connect", since(time.Since(start)))
+		}
+		time.Sleep(gap)
+		gap *= 2
 	}
 }

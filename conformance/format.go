@@ -17,11 +17,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Bayeux conformance of %s\nconnection types offered: %s; %d cases in %s\n",
 		r.URL, strings.Join(r.ConnectionTypes, ", "), len(r.Results), r.Duration.Round(time.Millisecond))
-	section := ""
+	section, transport := "", ""
 	for _, res := range r.bySection() {
 		if res.Section != section {
-			section = res.Section
+			section, transport = res.Section, ""
 			fmt.Fprintf(&b, "\n%s\n", section)
+		}
+		if res.Transport != transport {
+			transport = res.Transport
+			fmt.Fprintf(&b, "  over %s\n", transport)
 		}
 		fmt.Fprintf(&b, "  %-4s  %-10s  %-34s %s\n", strings.ToUpper(res.Status.String()), res.Level, res.ID, res.Rule)
 		if res.Status != Pass {
@@ -53,7 +57,9 @@ func (r *Report) WriteText(w io.Writer) error {
 }
 
 // bySection returns the results grouped by section, each section where
-// its first case stands in the catalogue, the cases in catalogue order.
+// its first case stands in the catalogue, then by transport (the cases
+// with none first, then long-polling, callback-polling, websocket), the
+// cases in catalogue order.
 func (r *Report) bySection() []Result {
 	first := map[string]int{}
 	for i, res := range r.Results {
@@ -61,8 +67,14 @@ func (r *Report) bySection() []Result {
 			first[res.Section] = i
 		}
 	}
+	rank := func(tr string) int { return slices.Index([]string{"", LongPolling, CallbackPolling, WebSocket}, tr) }
 	out := slices.Clone(r.Results)
-	slices.SortStableFunc(out, func(a, b Result) int { return first[a.Section] - first[b.Section] })
+	slices.SortStableFunc(out, func(a, b Result) int {
+		if d := first[a.Section] - first[b.Section]; d != 0 {
+			return d
+		}
+		return rank(a.Transport) - rank(b.Transport)
+	})
 	return out
 }
 
@@ -151,8 +163,11 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			out.Suites = append(out.Suites, junitSuite{Name: res.Section})
 		}
 		s := &out.Suites[i]
-		c := junitCase{Name: res.ID, Classname: res.Section, Time: res.Duration.Seconds(),
+		c := junitCase{Name: res.Name(), Classname: res.Section, Time: res.Duration.Seconds(),
 			Properties: []junitProperty{{"level", string(res.Level)}, {"status", string(res.Status)}, {"source", res.Source}}}
+		if res.Transport != "" {
+			c.Properties = append(c.Properties, junitProperty{"transport", res.Transport})
+		}
 		detail := fmt.Sprintf("[%s] %s (%s)\nseen: %s", res.Level, res.Rule, res.Source, res.Seen)
 		switch res.Status {
 		case Fail:

@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -74,7 +75,7 @@ func catalogue() []caseDef {
 	for _, part := range [][]caseDef{
 		fieldCases(), channelCases(), metaCases(), handshakeCases(), connectCases(),
 		sessionCases(), disconnectCases(), subscribeCases(), publishCases(),
-		transportCases(), profileCases(), robustnessCases(),
+		transportCases(), httpCases(), websocketCases(), profileCases(), robustnessCases(),
 	} {
 		all = append(all, part...)
 	}
@@ -171,4 +172,34 @@ func (t *T) mustRefuse(s *session, m msg) {
 	if ok, seen := refused(x, err, ch); !ok {
 		t.Fatalf("accepted: %s", seen)
 	}
+}
+
+// control waits for the control event on ch at s. A case that checks that
+// an event does not arrive proves something only when the same path
+// delivers: the control is published after the event under test, on a
+// channel s is subscribed to, and must arrive. When it does not, the case
+// fails (never passes): delivering an event to a subscribed session is
+// itself a MUST of the specification ("events MUST be delivered if the
+// client is subscribed"), and a case that saw nothing at all cannot tell
+// a server that follows the rule from one that delivers nothing.
+func (t *T) control(s *session, ch string) { t.controlWhere(s, ch, onChannel(ch)) }
+
+// controlOn is control for a control event sharing ch with the event
+// under test: it carries data {"control": true}.
+func (t *T) controlOn(s *session, ch string) {
+	t.controlWhere(s, ch, func(m raw.Msg) bool { return m.S("channel") == ch && isControl(m) })
+}
+
+func (t *T) controlWhere(s *session, ch string, pred func(raw.Msg) bool) {
+	if got := s.await(t.ctx, pred, 1, t.wait()); len(got) > 0 {
+		return
+	}
+	t.record(Fail, fmt.Sprintf("control: the control event on %s, published after the event under test to a channel the session is subscribed to, did not arrive within %s; the absence of the event under test proves nothing (delivery to a subscriber is a MUST)", ch, since(t.wait())))
+	runtime.Goexit()
+}
+
+// isControl reports whether m is a control event (data {"control": true}).
+func isControl(m raw.Msg) bool {
+	v, ok := m.Member("data", "control")
+	return ok && string(v) == "true"
 }

@@ -18,7 +18,13 @@ const (
 	Must Level = "MUST"
 	// Should is a recommendation of the specification.
 	Should Level = "SHOULD"
-	// May is an optional feature (a profile such as an extension).
+	// Grammar is a rule that follows from the specification's grammar
+	// (the BNF of channel names and clientIds) with no requirement word
+	// on what a server does with a name outside it.
+	Grammar Level = "grammar"
+	// May is what the specification leaves to the server (it MAY), checked
+	// when the server does it: an optional feature, a profile such as an
+	// extension, an optional field.
 	May Level = "MAY"
 	// Convention is what the main implementations (CometD, Faye) agree on
 	// where the specification is silent; clients rely on it.
@@ -26,7 +32,7 @@ const (
 )
 
 // Levels lists the levels, strongest first.
-var Levels = []Level{Security, Must, Should, May, Convention}
+var Levels = []Level{Security, Must, Should, Grammar, May, Convention}
 
 // Status is the outcome of one case.
 type Status string
@@ -50,6 +56,10 @@ type Result struct {
 	ID string `json:"id"`
 	// Section is the part of the specification the rule belongs to.
 	Section string `json:"section"`
+	// Transport is the transport the case ran on, when it runs on several
+	// (a transport matrix) or needs one; "" when it uses long-polling
+	// requests of its own.
+	Transport string `json:"transport,omitempty"`
 	// Level is how strongly the rule binds.
 	Level Level `json:"level"`
 	// Rule states what the server must do.
@@ -85,7 +95,8 @@ type Report struct {
 	DiedAfter string `json:"diedAfter,omitempty"`
 }
 
-// Result returns the result of the case with that id.
+// Result returns the result of the case with that id (of its first run,
+// for a case that ran on several transports).
 func (r *Report) Result(id string) (Result, bool) {
 	for _, res := range r.Results {
 		if res.ID == id {
@@ -93,6 +104,25 @@ func (r *Report) Result(id string) (Result, bool) {
 		}
 	}
 	return Result{}, false
+}
+
+// ResultOn returns the result of the case with that id on transport.
+func (r *Report) ResultOn(id, transport string) (Result, bool) {
+	for _, res := range r.Results {
+		if res.ID == id && res.Transport == transport {
+			return res, true
+		}
+	}
+	return Result{}, false
+}
+
+// Name is the case's id, with the transport it ran on in brackets when it
+// has one ("subscribe.echo [websocket]").
+func (res Result) Name() string {
+	if res.Transport == "" {
+		return res.ID
+	}
+	return res.ID + " [" + res.Transport + "]"
 }
 
 // Count returns how many results have the status at the level (an empty
@@ -107,7 +137,8 @@ func (r *Report) Count(level Level, status Status) int {
 	return n
 }
 
-// With returns the ids of the results with one of the statuses, sorted.
+// With returns the ids of the cases with a result of one of the statuses
+// (on any transport), sorted, each once.
 func (r *Report) With(statuses ...Status) []string {
 	var ids []string
 	for _, res := range r.Results {
@@ -116,7 +147,7 @@ func (r *Report) With(statuses ...Status) []string {
 		}
 	}
 	slices.Sort(ids)
-	return ids
+	return slices.Compact(ids)
 }
 
 // withLevel returns the ids of the results at level with status, sorted.
@@ -124,7 +155,7 @@ func (r *Report) withLevel(level Level, status Status) []string {
 	var ids []string
 	for _, res := range r.Results {
 		if res.Level == level && res.Status == status {
-			ids = append(ids, res.ID)
+			ids = append(ids, res.Name())
 		}
 	}
 	slices.Sort(ids)

@@ -25,7 +25,11 @@ type caseDef struct {
 	source  string
 	// transport the case needs ("" = the primary transport).
 	transport string
-	run       func(t *T)
+	// matrix: the rule applies to every transport; the case runs once on
+	// each one selected that the server offers (its sessions, opened with
+	// t.open(""), use it).
+	matrix bool
+	run    func(t *T)
 }
 
 // env is what every case of a run shares.
@@ -121,7 +125,7 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{URL: rawURL, Started: time.Now(), ConnectionTypes: e.types}
-	cases := catalogue()
+	cases := e.expand(catalogue())
 	rep.Results = make([]Result, len(cases))
 	var (
 		wg   sync.WaitGroup
@@ -141,8 +145,8 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 			if (c.section == secRobust) != hostile {
 				continue
 			}
-			rep.Results[i] = Result{ID: c.id, Section: c.section, Level: c.level, Rule: c.rule, Source: c.source}
-			if reason := e.skipReason(c); reason != "" {
+			rep.Results[i] = Result{ID: c.id, Section: c.section, Level: c.level, Rule: c.rule, Source: c.source, Transport: c.on}
+			if reason := e.skipReason(c.caseDef); reason != "" {
 				rep.Results[i].Status, rep.Results[i].Seen = Skip, reason
 				pmu.Lock()
 				done++
@@ -165,7 +169,7 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 				if id := e.died(); id != "" {
 					rep.Results[i].Status, rep.Results[i].Seen = Skip, "not run: the server stopped answering after "+id
 				} else {
-					e.runCase(ctx, c, &rep.Results[i])
+					e.runCase(ctx, c.caseDef, c.on, &rep.Results[i])
 					if st := rep.Results[i].Status; st == Fail || st == Warn {
 						e.checkAlive(ctx, c.id)
 					}
@@ -198,6 +202,39 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 	// A selection lists only what it selected.
 	rep.Results = slices.DeleteFunc(rep.Results, func(r Result) bool { return r.Status == Skip && r.Seen == "not selected" })
 	return rep, nil
+}
+
+// caseRun is one case on one transport.
+type caseRun struct {
+	caseDef
+	on string // the transport its sessions use ("" = the primary one, or the case's own)
+}
+
+// expand lists the runs of cases: a matrix case once per transport
+// selected that the server offers (on the primary transport when none
+// is), any other case once.
+func (e *env) expand(cases []caseDef) []caseRun {
+	var on []string
+	for _, tr := range e.cfg.transports {
+		if slices.Contains(e.types, tr) {
+			on = append(on, tr)
+		}
+	}
+	if len(on) == 0 {
+		on = []string{e.primary}
+	}
+	var out []caseRun
+	for _, c := range cases {
+		switch {
+		case c.matrix:
+			for _, tr := range on {
+				out = append(out, caseRun{c, tr})
+			}
+		default:
+			out = append(out, caseRun{c, c.transport})
+		}
+	}
+	return out
 }
 
 // discover handshakes once over long-polling to learn the server's
@@ -272,10 +309,10 @@ func selects(p string, c caseDef) bool {
 }
 
 // runCase runs c in its own goroutine (T's Fatalf and Skipf end it).
-func (e *env) runCase(ctx context.Context, c caseDef, res *Result) {
+func (e *env) runCase(ctx context.Context, c caseDef, on string, res *Result) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.caseTimeout)
 	defer cancel()
-	t := &T{ctx: ctx, e: e, c: &c, status: Pass}
+	t := &T{ctx: ctx, e: e, c: &c, on: on, status: Pass}
 	start := time.Now()
 	done := make(chan struct{})
 	go func() {
@@ -305,6 +342,7 @@ type T struct {
 	ctx context.Context
 	e   *env
 	c   *caseDef
+	on  string // the transport of a matrix run ("" otherwise)
 
 	mu        sync.Mutex
 	status    Status
@@ -397,6 +435,9 @@ func (t *T) channel(parts ...string) string {
 	n := t.nchan
 	t.mu.Unlock()
 	id := strings.NewReplacer(".", "-", "_", "-").Replace(t.c.id)
+	if t.on != "" {
+		id += "-" + t.on
+	}
 	base := fmt.Sprintf("/cf/%s/%s%d", t.e.run, id, n)
 	if len(parts) > 0 {
 		base += "/" + strings.Join(parts, "/")
@@ -426,7 +467,7 @@ func handshakeMsg(types ...string) msg {
 // case. extra fields are added to the handshake.
 func (t *T) open(transport string, extra ...msg) *session {
 	if transport == "" {
-		transport = t.e.primary
+		transport = t.transport()
 	}
 	s := t.newSession(transport)
 	hs := handshakeMsg(transport)
@@ -444,6 +485,15 @@ func (t *T) open(transport string, extra ...msg) *session {
 	s.clientID = r.S("clientId")
 	t.must(s.send(t.ctx, msg{"channel": "/meta/connect", "connectionType": transport, "advice": map[string]any{"timeout": 0}}))
 	return s
+}
+
+// transport is the transport of the case's sessions: the matrix run's, or
+// the primary one.
+func (t *T) transport() string {
+	if t.on != "" {
+		return t.on
+	}
+	return t.e.primary
 }
 
 // subscribe subscribes s; a failure ends the case.

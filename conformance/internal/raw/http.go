@@ -58,6 +58,11 @@ func (h *HTTP) Post(ctx context.Context, url, contentType string, body []byte) (
 	return h.do(ctx, &wire.Request{Method: http.MethodPost, URL: url, Body: body, ContentType: contentType})
 }
 
+// Do sends a request with any method and extra headers.
+func (h *HTTP) Do(ctx context.Context, method, url, contentType string, header http.Header, body []byte) (*Response, error) {
+	return h.do(ctx, &wire.Request{Method: method, URL: url, Body: body, ContentType: contentType, Header: header})
+}
+
 // Get sends a GET of url.
 func (h *HTTP) Get(ctx context.Context, url string) (*Response, error) {
 	return h.do(ctx, &wire.Request{Method: http.MethodGet, URL: url})
