@@ -52,7 +52,8 @@ type authConfig struct {
 // next request. Over websocket the token is the one of the upgrade. A
 // *Tokens' Valid method is a ready-made valid function. failure chooses
 // the answer to a bad token. valid is called concurrently, without the
-// server's lock held.
+// server's lock held. Like WithOneChannelSubscriptions, it makes the
+// server serve Salesforce's filtered PushTopic channels.
 func WithBearerAuth(valid func(token string) bool, failure AuthFailure) Option {
 	return func(c *config) {
 		if valid == nil {
