@@ -42,3 +42,15 @@ func (r *recentIDs) add(id int64) {
 func (r *recentIDs) forget(id int64) {
 	delete(r.set, id)
 }
+
+// oldestID returns the oldest id remembered (false when none is, or r is
+// nil).
+func (r *recentIDs) oldestID() (int64, bool) {
+	switch {
+	case r == nil || len(r.ring) == 0:
+		return 0, false
+	case len(r.ring) < recentSize:
+		return r.ring[0], true
+	}
+	return r.ring[r.next], true
+}
