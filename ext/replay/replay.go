@@ -128,6 +128,10 @@ func (e *Extension) Outgoing(m *bayeux.Message) {
 			}
 			ids[string(ch)] = id
 			e.sent[ch] = id
+			if r := e.kept[ch]; r != nil {
+				// Whatever was passed on comes again: copies.
+				r.resubscribed()
+			}
 			if e.held[ch] {
 				// The channel resumes from the id held: the events
 				// dropped come again, and the position moves again.
@@ -291,7 +295,7 @@ func (e *Extension) Keep(m *bayeux.Message) bool {
 		r = &recentIDs{}
 		e.kept[m.Channel] = r
 	}
-	if r.seen(id) {
+	if r.copyOf(id) {
 		e.dropped++
 		return false
 	}
