@@ -6,6 +6,7 @@ replace github.com/bayeux-go/sdk => ../..
 
 require (
 	github.com/bayeux-go/sdk v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 	golang.org/x/oauth2 v0.38.0
 )
 
