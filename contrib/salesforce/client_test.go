@@ -282,3 +282,75 @@ func TestPresetTokenRefused(t *testing.T) {
 		t.Errorf("NewClient: %v, want the *TokenError", err)
 	}
 }
+
+// With the preset's replay defaults, a channel with no stored id starts
+// with the events published from now on (replay.StartNew), and a channel
+// whose stored id Salesforce no longer retains resumes from every
+// retained event (replay.StartAll), reported as a *replay.InvalidIDError.
+func TestPresetReplayDefaults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tokens := bayeuxtest.NewTokens()
+	srv, instance := salesforceLike(t, tokens)
+	src := auth.TokenSourceFunc(func() (*auth.Token, error) { return &auth.Token{AccessToken: tokens.Issue(time.Hour)}, nil })
+	const fresh, stale = "/data/AccountChangeEvent", "/event/Order_Placed__e"
+	for _, ch := range []bayeux.Channel{fresh, fresh, stale, stale} {
+		if _, err := srv.PublishEvent(ch, changePayload("001xx000003DGb2AAG")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := replay.NewMemoryStore()
+	store.Save(stale, 999) // not retained
+	var invalid []error
+	var mu sync.Mutex
+	c, err := salesforce.NewClient(ctx, src, salesforce.WithInstanceURL(instance), salesforce.WithReplayStore(store),
+		salesforce.WithClientOptions(bayeux.WithErrorHandler(func(err error) {
+			var ie *replay.InvalidIDError
+			if errors.As(err, &ie) {
+				mu.Lock()
+				invalid = append(invalid, err)
+				mu.Unlock()
+			}
+		})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(context.Background())
+	newOnly, all := newCollector(t), newCollector(t)
+	if _, err := c.Subscribe(ctx, fresh, newOnly.handle); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Subscribe(ctx, stale, all.handle); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.PublishEvent(fresh, changePayload("001xx000003DGb3AAG")); err != nil {
+		t.Fatal(err)
+	}
+	// Replay ids count per server: 1, 2 on fresh, 3, 4 on stale, 5 new.
+	if got := newOnly.wait(ctx, 1); !slices.Equal(got, []int64{5}) {
+		t.Errorf("%s with no stored id: handled %v, want only the new event 5", fresh, got)
+	}
+	if got := all.wait(ctx, 2); !slices.Equal(got, []int64{3, 4}) {
+		t.Errorf("%s with a stale stored id: handled %v, want every retained event 3, 4", stale, got)
+	}
+	// The report reaches the error handler on its own goroutine.
+	for {
+		mu.Lock()
+		n := len(invalid)
+		mu.Unlock()
+		if n > 0 {
+			if n != 1 {
+				t.Errorf("%d InvalidIDError reported, want 1", n)
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no InvalidIDError reported for the stale replay id")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

@@ -167,8 +167,10 @@ func TestJWTSource(t *testing.T) {
 			if !ok {
 				t.Fatalf("no exp claim: %v", claims)
 			}
-			if e := time.Unix(int64(exp), 0); e.Before(before) || e.After(time.Now().Add(salesforce.JWTLifetime)) {
-				t.Errorf("exp %v: want within %v of %v", e, salesforce.JWTLifetime, before)
+			// exp is JWTLifetime after the assertion was made (in whole
+			// seconds).
+			if e := time.Unix(int64(exp), 0); e.Before(before.Add(salesforce.JWTLifetime-time.Second)) || e.After(time.Now().Add(salesforce.JWTLifetime)) {
+				t.Errorf("exp %v: want %v after %v", e, salesforce.JWTLifetime, before)
 			}
 			if salesforce.JWTLifetime > 3*time.Minute {
 				t.Errorf("JWTLifetime %v: Salesforce refuses an exp more than 3 minutes ahead", salesforce.JWTLifetime)
