@@ -40,9 +40,10 @@ type options struct {
 type Option func(*options)
 
 // WithInstanceURL sets the org's instance URL
-// (https://MyDomain.my.salesforce.com). Without it, NewClient takes the
-// instance_url of the token source's token response, when the source has
-// one (a *TokenSource has).
+// (https://MyDomain.my.salesforce.com). Without it (or with ""),
+// NewClient takes the instance_url of the token source's token response,
+// when the source has an InstanceURL(context.Context) (string, error)
+// method, as a *TokenSource has.
 func WithInstanceURL(u string) Option {
 	return func(o *options) { o.instanceURL = u }
 }

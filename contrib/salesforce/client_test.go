@@ -70,8 +70,27 @@ func seq(from, to int64) []int64 {
 // subscribes to a change event channel, replays the retained events
 // (StartAll), receives the new ones, and when Salesforce refuses the token
 // (expired or revoked) gets a new one from the token endpoint and resumes
-// after the last event handled: every event once, in order.
+// after the last event handled: every event once, in order. With the
+// tokens of the refresh token flow and of the JWT bearer flow.
 func TestPresetChangeEvents(t *testing.T) {
+	_, pemKey := rsaKey(t)
+	for _, flow := range []string{"refresh-token", "jwt-bearer"} {
+		t.Run(flow, func(t *testing.T) {
+			testPresetChangeEvents(t, func(ctx context.Context, loginURL string) (*salesforce.TokenSource, error) {
+				if flow == "jwt-bearer" {
+					return salesforce.NewJWTSource(ctx, salesforce.JWTConfig{
+						ClientID: "3MVG9consumer", Username: "integration@acme.com", PrivateKey: pemKey, LoginURL: loginURL,
+					})
+				}
+				return salesforce.NewRefreshTokenSource(ctx, salesforce.RefreshTokenConfig{
+					ClientID: "3MVG9consumer", ClientSecret: "s3cret", RefreshToken: "5Aep861refresh", LoginURL: loginURL,
+				})
+			})
+		})
+	}
+}
+
+func testPresetChangeEvents(t *testing.T, newSource func(ctx context.Context, loginURL string) (*salesforce.TokenSource, error)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	tokens := bayeuxtest.NewTokens()
@@ -79,9 +98,7 @@ func TestPresetChangeEvents(t *testing.T) {
 	ep := newTokenEndpoint(t, func(int, url.Values) (int, map[string]any) {
 		return http.StatusOK, tokenReply(tokens.Issue(time.Hour), instance)
 	})
-	ts, err := salesforce.NewRefreshTokenSource(ctx, salesforce.RefreshTokenConfig{
-		ClientID: "3MVG9consumer", ClientSecret: "s3cret", RefreshToken: "5Aep861refresh", LoginURL: ep.srv.URL,
-	})
+	ts, err := newSource(ctx, ep.srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +140,9 @@ func TestPresetChangeEvents(t *testing.T) {
 		}
 	}
 	col.wait(ctx, 5)
+	if forms, _ := ep.requests(); len(forms) != 1 {
+		t.Errorf("%d token requests before the token expired, want 1", len(forms))
+	}
 
 	// Salesforce refuses the token; the events published meanwhile come
 	// once the client has a new one.
