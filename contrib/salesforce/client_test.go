@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/contrib/salesforce"
@@ -76,21 +78,21 @@ func TestPresetChangeEvents(t *testing.T) {
 	_, pemKey := rsaKey(t)
 	for _, flow := range []string{"refresh-token", "jwt-bearer"} {
 		t.Run(flow, func(t *testing.T) {
-			testPresetChangeEvents(t, func(ctx context.Context, loginURL string) (*salesforce.TokenSource, error) {
+			testPresetChangeEvents(t, func(ctx context.Context, loginURL string, opts ...salesforce.TokenOption) (*salesforce.TokenSource, error) {
 				if flow == "jwt-bearer" {
 					return salesforce.NewJWTSource(ctx, salesforce.JWTConfig{
 						ClientID: "3MVG9consumer", Username: "integration@acme.com", PrivateKey: pemKey, LoginURL: loginURL,
-					})
+					}, opts...)
 				}
 				return salesforce.NewRefreshTokenSource(ctx, salesforce.RefreshTokenConfig{
 					ClientID: "3MVG9consumer", ClientSecret: "s3cret", RefreshToken: "5Aep861refresh", LoginURL: loginURL,
-				})
+				}, opts...)
 			})
 		})
 	}
 }
 
-func testPresetChangeEvents(t *testing.T, newSource func(ctx context.Context, loginURL string) (*salesforce.TokenSource, error)) {
+func testPresetChangeEvents(t *testing.T, newSource func(ctx context.Context, loginURL string, opts ...salesforce.TokenOption) (*salesforce.TokenSource, error)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	tokens := bayeuxtest.NewTokens()
@@ -98,7 +100,11 @@ func testPresetChangeEvents(t *testing.T, newSource func(ctx context.Context, lo
 	ep := newTokenEndpoint(t, func(int, url.Values) (int, map[string]any) {
 		return http.StatusOK, tokenReply(tokens.Issue(time.Hour), instance)
 	})
-	ts, err := newSource(ctx, ep.srv.URL)
+	// The goroutines of the servers; the client's must all end with
+	// Disconnect.
+	servers := goleak.IgnoreCurrent()
+	oauthTransport := &http.Transport{}
+	ts, err := newSource(ctx, ep.srv.URL, salesforce.WithHTTPClient(&http.Client{Transport: oauthTransport}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +163,10 @@ func testPresetChangeEvents(t *testing.T, newSource func(ctx context.Context, lo
 		t.Errorf("Disconnect: %v", err)
 	}
 	<-c.Done()
+	// The token source's connections are the program's, not the
+	// client's: closed here.
+	oauthTransport.CloseIdleConnections()
+	goleak.VerifyNone(t, servers)
 
 	if want := seq(1, 8); !slices.Equal(got, want) {
 		t.Errorf("replay ids handled %v, want %v", got, want)
