@@ -151,6 +151,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		if cfg.handled != nil {
 			cfg.handled(id)
 		}
+		// Done with the event: its replay id may be stored. (The next
+		// call of Next would say so too; a program that dies before
+		// either gets the event again after its restart.)
+		sub.Commit()
 	}
 	return nil
 }
