@@ -294,7 +294,7 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 				h.closesAfterResponse.Store(true)
 			}
 			if r.Retry || h.resendUncertain || notSent(err) {
-				if !notSent(err) {
+				if mayHaveBeenAnswered(err) {
 					lost++
 				}
 				resent = true
@@ -318,7 +318,7 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 				status = resp.StatusCode
 				drain(resp.Body)
 			}
-			if err != nil && !notSent(err) && !isDialError(err) {
+			if err != nil && mayHaveBeenAnswered(err) {
 				lost++
 			}
 			if h.retry.OnRetry != nil {
@@ -514,6 +514,18 @@ const closedAfterResponseIdle = time.Second
 func notSent(err error) bool {
 	return staleconn.NotSent(err) || errors.Is(err, syscall.ECONNRESET) ||
 		strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// mayHaveBeenAnswered reports whether a request that failed with err may
+// have reached the server, and its answer been lost: anything but a
+// failure to connect, or one the connection's trace proves happened
+// before the request was written. (notSent, which decides whether a
+// publish may be sent again, also takes a connection reset for "not
+// sent": usually right, but a reset can come after the server read the
+// request, and here a wrong guess loses events.)
+func mayHaveBeenAnswered(err error) bool {
+	return !staleconn.NotSent(err) && !isDialError(err) &&
+		!strings.Contains(err.Error(), "server closed idle connection")
 }
 
 // isDialError reports whether err is a failure to open a connection (the
