@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -410,6 +412,57 @@ func TestSubDrops(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "message(s) dropped in all") {
 		t.Errorf("no total of drops:\n%s", stderr.String())
+	}
+}
+
+// TestSubReplayWaitsForStdout makes stdout slower than a replayed backlog:
+// with --replay, sub waits for stdout (backpressure) instead of dropping,
+// and every event is printed.
+func TestSubReplayWaitsForStdout(t *testing.T) {
+	srv := newServer(t, bayeuxtest.WithReplay(0))
+	ctx := testContext(t)
+	const n = 300
+	big := strings.Repeat("x", 8<<10)
+	for range n {
+		if _, err := srv.PublishEvent("/flood", big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := binaryCmd("sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "--replay", "-2", "/flood")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lineBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := srv.WaitSubscribed(ctx, "/flood"); err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads stdout for a while: the pipe fills, the handler blocks.
+	time.Sleep(300 * time.Millisecond)
+	var lines atomic.Int64
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines.Add(1)
+		}
+	}()
+	for lines.Load() < n && !strings.Contains(stderr.String(), "dropped") && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if lines.Load() != n || strings.Contains(stderr.String(), "dropped") {
+		t.Fatalf("printed %d of %d replayed events; stderr:\n%s", lines.Load(), n, stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("sub: %v\n%s", err, stderr.String())
 	}
 }
 
