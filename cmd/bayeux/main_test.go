@@ -373,22 +373,36 @@ func TestSubVerbose(t *testing.T) {
 	}
 }
 
+// startPiped starts the binary with args, its stdout a pipe nobody reads
+// until the test does, its stderr a lineBuffer; the process is killed when
+// the test ends, if it still runs.
+func startPiped(t *testing.T, args ...string) (*exec.Cmd, io.ReadCloser, *lineBuffer) {
+	t.Helper()
+	cmd := binaryCmd(args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &lineBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, stdout, stderr
+}
+
 // TestSubDrops makes stdout slower than the messages: sub reports the drops
 // on stderr.
 func TestSubDrops(t *testing.T) {
 	srv := newServer(t)
 	ctx := testContext(t)
-	cmd := binaryCmd("sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "/flood")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lineBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd, stdout, stderr := startPiped(t, "sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "/flood")
 	if err := srv.WaitSubscribed(ctx, "/flood"); err != nil {
 		t.Fatal(err)
 	}
@@ -428,17 +442,7 @@ func TestSubReplayWaitsForStdout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := binaryCmd("sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "--replay", "-2", "/flood")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lineBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd, stdout, stderr := startPiped(t, "sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "--replay", "-2", "/flood")
 	if err := srv.WaitSubscribed(ctx, "/flood"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package replay_test
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -122,18 +121,7 @@ func TestBacklogIntoSlowHandler(t *testing.T) {
 		srv := salesforceServer(t, nil)
 		published := publish(t, srv, orders, backlog)
 		ext := replay.New(replay.WithStart(replay.StartAll))
-		opts = append([]bayeux.Option{bayeux.WithExtensions(ext)}, opts...)
-		c, err := bayeux.NewClient(srv.URL, opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Connect(testCtx(t)); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = c.Disconnect(context.Background())
-			<-c.Done()
-		})
+		c := connectWith(t, srv, append([]bayeux.Option{bayeux.WithExtensions(ext)}, opts...)...)
 		got := &handledIDs{}
 		slow := func(m bayeux.Message) {
 			got.handle(m)
