@@ -61,6 +61,9 @@ type Client struct {
 	// empty connects and for Stats; stats holds the other counters.
 	received atomic.Uint64
 	stats    counters
+	// lostSeen is the last TransportCounters.LostResponses the session
+	// loop saw (it alone reads and writes it).
+	lostSeen uint64
 }
 
 // NewClient creates a Client for the Bayeux server at serverAddress (an

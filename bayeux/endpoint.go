@@ -248,7 +248,7 @@ func (e *endpoint) unregisterAll() {
 	exts := e.exts
 	e.exts = nil
 	old := e.hooks.Load()
-	e.hooks.Store(&hooks{delivered: old.delivered, handlers: old.handlers, undelivered: old.undelivered})
+	e.hooks.Store(&hooks{delivered: old.delivered, handlers: old.handlers, undelivered: old.undelivered, backpressure: old.backpressure})
 	e.mu.Unlock()
 	for i := len(exts) - 1; i >= 0; i-- {
 		exts[i].ext.Unregistered()

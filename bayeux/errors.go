@@ -32,6 +32,11 @@ var (
 	// ErrNoReply means the server answered a request without a reply for one
 	// of its messages (matched by id).
 	ErrNoReply = errors.New("bayeux: no reply from server")
+	// ErrResponseLost is matched by the error reported when a response the
+	// server may have sent (with events in it) was lost and the transport
+	// sent the request again by itself; with a ResumeExtension (ext/replay)
+	// the client then resumes in a new session.
+	ErrResponseLost = errors.New("bayeux: a response was lost")
 	// ErrHandshakeDenied is matched by a *ServerError for an unsuccessful
 	// /meta/handshake reply.
 	ErrHandshakeDenied = errors.New("bayeux: handshake denied")

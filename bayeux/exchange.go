@@ -30,6 +30,19 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 		defer cancel()
 	}
 	res, err := c.ep.roundTrip(ctx, t, c.currentURL(), msgs)
+	if err == nil && len(msgs) == 1 && msgs[0].Channel == MetaConnect && c.lostSince() {
+		// The transport sent the /meta/connect again after an attempt
+		// whose answer, and the events in it, may have been lost. An
+		// extension that can ask for those events again (ext/replay)
+		// gets them in a new session: this answer's events are not
+		// delivered, so that nothing after the lost ones is handled
+		// first (they come again after them).
+		cause := &TransportError{ConnectionType: t.Name(),
+			Err: fmt.Errorf("%w: the /meta/connect was sent again after its answer was cut off", ErrResponseLost)}
+		if c.ep.hooks.Load().resume(cause) {
+			return nil, nil, cause
+		}
+	}
 	if len(res) > 0 {
 		c.receive(res)
 	}

@@ -117,8 +117,9 @@ type FilterExtension interface {
 
 // DeliveredExtension is implemented by extensions that act once a message
 // was handled: Delivered is called after a subscription's handler returned
-// (or Next returned the message), with the subscription's channel. It runs
-// on the subscription's goroutine and must not block. m points to the
+// (in pull mode, once the caller asked for the next message or called
+// Subscription.Commit), with the subscription's channel. It runs on the
+// subscription's goroutine (in pull mode, the caller's) and must not block. m points to the
 // message as received, shared by every subscription that gets it: it must
 // not be modified, and is valid only during the call (copy what you keep;
 // m.Data aliases the response body).
@@ -136,6 +137,34 @@ type DeliveredExtension interface {
 // position never moves past an event that was not handled.
 type UndeliveredExtension interface {
 	Undelivered(subscription Channel, m *Message)
+}
+
+// BackpressureExtension is implemented by extensions for which an event
+// dropped before a handler saw it is lost for good: ext/replay, whose
+// stored position would otherwise move on without it (Salesforce has no
+// other way to send it again). While one registered extension's
+// NeedsBackpressure returns true, a client whose Overflow policy is
+// OverflowDefault (the zero value) applies OverflowBlock: a slow handler
+// holds the next /meta/connect, and the server keeps the backlog. An
+// explicit WithDeliveryQueue policy wins.
+type BackpressureExtension interface {
+	NeedsBackpressure() bool
+}
+
+// ResumeExtension is implemented by extensions that can recover the events
+// of a lost response: ConnectLost is called on the session goroutine when
+// a /meta/connect failed after it may have reached the server (its
+// connection closed or torn under it, or the server silent past the
+// network delay), or when a transport sent a request again by itself after
+// such a failure (TransportCounters.LostResponses): the events the server
+// put in the answer that never arrived are lost. When it returns true, the
+// client leaves the session (telling the server /meta/disconnect in the
+// background) and handshakes again at once; each subscription is renewed
+// through the extensions' Outgoing, where ext/replay asks every channel
+// for the events after the last one handled, and its filter drops the
+// copies of those already received. It must not block.
+type ResumeExtension interface {
+	ConnectLost(cause error) (resume bool)
 }
 
 // PublishExtension is implemented by extensions that act around each
@@ -173,6 +202,10 @@ type hooks struct {
 	undelivered []UndeliveredExtension
 	publishes   []PublishExtension
 	handlers    []HandlerExtension
+	resumes     []ResumeExtension
+	// backpressure: a registered extension needs OverflowBlock (see
+	// BackpressureExtension).
+	backpressure bool
 }
 
 func newHooks(exts []registeredExt) *hooks {
@@ -198,6 +231,12 @@ func newHooks(exts []registeredExt) *hooks {
 		}
 		if v, ok := x.ext.(HandlerExtension); ok {
 			h.handlers = append(h.handlers, v)
+		}
+		if v, ok := x.ext.(ResumeExtension); ok {
+			h.resumes = append(h.resumes, v)
+		}
+		if v, ok := x.ext.(BackpressureExtension); ok && v.NeedsBackpressure() {
+			h.backpressure = true
 		}
 	}
 	return h
@@ -231,6 +270,18 @@ func (h *hooks) startPublish(ctx context.Context, m *Message) func(reply *Messag
 			end(reply, err)
 		}
 	}
+}
+
+// resume asks the resume extensions whether to recover a lost response
+// in a new session.
+func (h *hooks) resume(cause error) bool {
+	again := false
+	for _, r := range h.resumes {
+		if r.ConnectLost(cause) {
+			again = true
+		}
+	}
+	return again
 }
 
 // keep reports whether every filter keeps m.

@@ -11,7 +11,8 @@ import (
 )
 
 // Default limits. Each protects a client against a hostile or broken
-// server; each can be changed with an option.
+// server; each can be changed with an option (the message count of a
+// payload through the transports' body limit, which it follows).
 const (
 	// MaxMessagesPerPayload is the most messages one payload may hold
 	// whatever its size; a larger payload may hold one message per

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 )
@@ -94,6 +95,9 @@ func (c *Client) run(ctx context.Context, first chan<- error, connectRetry time.
 		if act.loseSession {
 			c.loseSession(sess, ev.err)
 			c.subs.sessionLost()
+		}
+		if act.leave {
+			c.disconnectOrphan(sess)
 		}
 		if act.setState {
 			c.setState(act.state, ev.err)
@@ -209,6 +213,30 @@ func (c *Client) backpressure(ctx context.Context, closing <-chan struct{}, sess
 	return true
 }
 
+// lostSince reports whether a transport counted a lost response
+// (TransportCounters.LostResponses) since the session loop last looked.
+// Only the session loop calls it.
+func (c *Client) lostSince() bool {
+	n := c.ep.counters.LostResponses.Load()
+	if n == c.lostSeen {
+		return false
+	}
+	c.lostSeen = n
+	return true
+}
+
+// mayHaveReached reports whether a request that failed with err may have
+// reached the server (and been answered): every failure but one to open
+// a connection or to resolve the server's name.
+func mayHaveReached(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	var dns *net.DNSError
+	return !errors.As(err, &dns) && !errors.Is(err, ErrClosed)
+}
+
 func (c *Client) lastFailure() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -321,11 +349,22 @@ func (c *Client) connect(ctx context.Context, sess *session, first bool, tr *tra
 			return ev
 		}
 		ev.outcome, ev.err = connectFailed, err
+		c.lostSince()
 		if (te != nil || errors.As(err, &te)) && (te.StatusCode == 401 || te.StatusCode == 403) &&
 			c.ep.hooks.Load().retry(&msg, nil, err) {
 			// Refused credentials an extension can renew: handshake
 			// again at once rather than retry a connect that cannot work.
 			ev.outcome, ev.reconnect = connectDenied, ReconnectHandshake
+			return ev
+		}
+		if errors.Is(err, ErrResponseLost) {
+			// The extensions already chose to resume (exchange).
+			ev.resume = true
+		} else if (te == nil || te.StatusCode == 0) && mayHaveReached(err) && c.ep.hooks.Load().resume(err) {
+			// The server may have answered, with events, and the
+			// answer was lost: an extension recovers them in a new
+			// session.
+			ev.resume = true
 		}
 		return ev
 	}

@@ -82,6 +82,9 @@ type loopEvent struct {
 	empty   bool
 	// minConnectPeriod is the shortest time between two empty connects.
 	minConnectPeriod time.Duration
+	// resume: an answer the server may have sent was lost, and an
+	// extension recovers its events in a new session (ResumeExtension).
+	resume bool
 }
 
 // loopAction is what the loop does next.
@@ -99,6 +102,9 @@ type loopAction struct {
 	terminate bool
 	// loseSession: forget the session (it is unknown to the server).
 	loseSession bool
+	// leave: tell the server, in the background, that the session lost
+	// is over (it still holds it).
+	leave bool
 	// report err to the error handler.
 	report bool
 	// nextURL: try the next server URL (failover) for the next handshake.
@@ -190,7 +196,11 @@ func decide(st loopState, ev loopEvent) (loopState, loopAction) {
 	case connectFailed:
 		st.connectFirst = true
 		a.setState, a.state, a.report = true, StateReconnecting, true
-		st, a = connectFailure(st, ev, a)
+		if ev.resume {
+			st, a = resume(st, a)
+		} else {
+			st, a = connectFailure(st, ev, a)
+		}
 
 	case connectDenied:
 		switch {
@@ -232,6 +242,19 @@ func connectFailure(st loopState, ev loopEvent, a loopAction) (loopState, loopAc
 		st = rehandshake(st)
 		a.state, a.loseSession = StateRehandshaking, true
 	}
+	return st, a
+}
+
+// resume is what a lost answer an extension recovers adds: leave the
+// session (the server still holds it) and handshake again, at once the
+// first time, then with backoff; the new session's subscriptions resume
+// where the handled events end.
+func resume(st loopState, a loopAction) (loopState, loopAction) {
+	a.backoff, a.wait = st.failures > 0, 0
+	st = rehandshake(st)
+	st.failures++
+	a.setState, a.state, a.report = true, StateRehandshaking, true
+	a.loseSession, a.leave = true, true
 	return st, a
 }
 

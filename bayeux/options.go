@@ -31,11 +31,18 @@ const (
 type Overflow int
 
 const (
+	// OverflowDefault, the zero value, is OverflowDrop, unless an
+	// extension for which a dropped event is lost for good is registered
+	// (a BackpressureExtension, such as ext/replay or contrib/redis's
+	// consumer): then it is OverflowBlock, so that a slow handler holds a
+	// backlog back at the server instead of dropping it.
+	OverflowDefault Overflow = iota
 	// OverflowDrop drops the new message, counts it (Subscription.Dropped)
 	// and reports a *DroppedMessageError to the error handler. The
 	// /meta/connect loop never stalls, so the server never expires the
-	// session because of a slow handler. This is the default.
-	OverflowDrop Overflow = iota
+	// session because of a slow handler. This is the default without a
+	// BackpressureExtension.
+	OverflowDrop
 	// OverflowBlock applies backpressure instead of dropping: while a
 	// subscription's queue is over its size, the client sends no new
 	// /meta/connect, so the server keeps the messages (and, if the handler
@@ -92,7 +99,8 @@ type Options struct {
 	// QueueSize is the capacity of each subscription's delivery queue.
 	// Default DefaultQueueSize (4096).
 	QueueSize int
-	// Overflow is the slow-consumer policy. Default OverflowDrop.
+	// Overflow is the slow-consumer policy. Default OverflowDefault:
+	// OverflowDrop, or OverflowBlock with a BackpressureExtension (ext/replay).
 	Overflow Overflow
 	// HandshakeExt is merged into the ext of every handshake (for example
 	// credentials); it is never logged.

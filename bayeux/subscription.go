@@ -62,6 +62,10 @@ type Subscription struct {
 	highWater   int // the most messages the queue held at once
 
 	ready chan struct{} // pull mode: signalled when the queue becomes non-empty
+	// pending is the message the last Next returned, not yet marked
+	// handled (pull mode): the DeliveredExtension hooks see it when the
+	// caller asks for the next one, or calls Commit. Guarded by mu.
+	pending *Message
 
 	// end says whether and how the subscription ended (endLive,
 	// endDrain, endStop); it only moves forward. ended is closed at the
@@ -118,6 +122,18 @@ func newSubscription(c *Client, ch Channel, handler func(Message), local bool) *
 		settled: make(chan struct{}), ready: make(chan struct{}, 1), ended: make(chan struct{})}
 }
 
+// overflow returns the slow-consumer policy in force: the one set, or for
+// OverflowDefault, OverflowBlock while an extension needs backpressure.
+func (c *Client) overflow() Overflow {
+	switch {
+	case c.opts.Overflow != OverflowDefault:
+		return c.opts.Overflow
+	case c.ep.hooks.Load().backpressure:
+		return OverflowBlock
+	}
+	return OverflowDrop
+}
+
 // enqueue queues m for delivery. It never waits.
 func (s *Subscription) enqueue(m *Message) {
 	if s.end.Load() != endLive {
@@ -125,7 +141,7 @@ func (s *Subscription) enqueue(m *Message) {
 	}
 	size := s.c.opts.QueueSize
 	limit := size
-	if s.c.opts.Overflow == OverflowBlock {
+	if s.c.overflow() == OverflowBlock {
 		// Backpressure holds the next /meta/connect; what arrives anyway
 		// (the rest of a payload) is queued up to one more payload of
 		// the size of the one being delivered.
@@ -384,6 +400,7 @@ func (s *Subscription) pop() *Message {
 	m := s.buf[s.head]
 	s.buf[s.head] = nil
 	s.head++
+	s.pending = m
 	if s.head == len(s.buf) {
 		s.buf, s.head = s.buf[:0], 0
 		s.pinned = 0
@@ -407,17 +424,27 @@ func (s *Subscription) finish() {
 // a nil handler). It returns ErrClosed once the subscription was removed or
 // the client disconnected (after the messages already queued), and an
 // error wrapping ctx.Err() when ctx ends.
+//
+// The message Next returns is handled once the caller asks for the next
+// one (or calls Commit): only then do the DeliveredExtension hooks see it,
+// so that ext/replay's stored position never moves past an event the
+// caller was still working on when the process died. With several
+// goroutines calling Next on one subscription, any call marks the message
+// returned before it handled: give such a subscription one reader, or
+// commit explicitly.
 func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	if s.handler != nil {
 		return Message{}, fmt.Errorf("%w: Next on a subscription with a handler", ErrBadState)
 	}
+	// Asking for the next message says the caller is done with the one
+	// before: it is handled now, not when it was returned.
+	s.Commit()
 	for {
 		if s.end.Load() == endStop {
 			return Message{}, ErrClosed
 		}
 		if m := s.pop(); m != nil {
 			s.delivered.Add(1)
-			s.handled(m)
 			return *m, nil
 		}
 		if s.end.Load() != endLive {
@@ -432,12 +459,32 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	}
 }
 
+// Commit marks the message the last Next returned handled now: the
+// DeliveredExtension hooks see it (ext/replay stores its replay id), as
+// they would at the next call of Next. Call it when the caller is done
+// with a message but will not ask for another soon (before a pause, or
+// after breaking out of All), so that a restart does not deliver it again.
+// Commit is idempotent and safe from any goroutine; it does nothing on a
+// subscription with a handler, whose messages are handled when the
+// handler returns.
+func (s *Subscription) Commit() {
+	s.mu.Lock()
+	m := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if m != nil {
+		s.handled(m)
+	}
+}
+
 // All returns an iterator over the messages of a pull-mode subscription:
 //
 //	for m := range sub.All(ctx) { ... }
 //
 // It ends when ctx ends, the subscription is removed or the client
-// disconnects.
+// disconnects. Each message is handled (see Next) when the loop's body
+// asks for the next one; one the body breaks out on is not: call Commit
+// if the body was done with it.
 func (s *Subscription) All(ctx context.Context) iter.Seq[Message] {
 	return func(yield func(Message) bool) {
 		for {

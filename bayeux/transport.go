@@ -130,4 +130,11 @@ type TransportCounters struct {
 	// Dials counts the connections a persistent transport opened (a
 	// websocket's dials, the first one included).
 	Dials atomic.Uint64
+	// LostResponses counts the requests a transport sent again by itself
+	// after an attempt that may have reached the server failed (its
+	// connection closed or torn before the whole answer came): what the
+	// server sent in that answer, the events of a /meta/connect say, was
+	// lost. The client then lets a ResumeExtension (ext/replay) recover
+	// them. A transport that re-sends no request leaves it alone.
+	LostResponses atomic.Uint64
 }

@@ -61,6 +61,10 @@ func claims(t *testing.T) []claim {
 		{"docs/reliability.md", `\| response body \(long-polling, callback-polling\) \| (\d+ MiB) \|`, []any{longpoll.DefaultMaxBodyBytes}},
 		{"docs/reliability.md", `\| response body \(long-polling, callback-polling\) \| (\d+ MiB) \|`, []any{callbackpoll.DefaultMaxBodyBytes}},
 		{"docs/reliability.md", `\| websocket message \| (\d+ MiB) \|`, []any{websocket.DefaultMaxMessageBytes}},
+		{"docs/design.md", "\\(`MaxMessagesPerPayload`, ([\\d,]+)\\)[\\s\\S]*?`MinBytesPerMessage` \\((\\d+)\\)[\\s\\S]*?body limit \\((\\d+ MiB) by default",
+			[]any{bayeux.MaxMessagesPerPayload, bayeux.MinBytesPerMessage, longpoll.DefaultMaxBodyBytes}},
+		{"docs/salesforce.md", "one message per (\\d+) bytes\\); the body limit \\((\\d+ MiB)", []any{bayeux.MinBytesPerMessage, longpoll.DefaultMaxBodyBytes}},
+		{"docs/salesforce.md", "stored positions, at most (\\d+ ms) old", []any{replay.DefaultFlushInterval}},
 		{"docs/reliability.md", "\\| messages per payload \\| ([\\d,]+) \\(`bayeux.MaxMessagesPerPayload`\\)", []any{bayeux.MaxMessagesPerPayload}},
 		{"docs/reliability.md", `\| nesting depth of a payload \| ([\d,]+) \|`, []any{src("bayeux", "maxDecodeDepth")}},
 		{"docs/reliability.md", `\| queued messages per subscription \| ([\d,]+) \|`, []any{bayeux.DefaultQueueSize}},
@@ -101,6 +105,7 @@ func claims(t *testing.T) []claim {
 // finds but that are not about this code (another server's behaviour, a
 // measurement) or that another test checks. Each is a line's text and why.
 var notOurs = map[string]string{
+	"(CometD's default `duplicateMetaConnectHttpResponseCode`)":             "CometD's server default, which the conformance case tells apart",
 	"writing at once (the default), no: the rate":                           "bench's -push-interval defaults to 0, '0: write at once' in its help, which cmd/bayeux's TestHelpClaimsMatchFlags checks",
 	"`maxInterval` (default 10 s, 1 s in the tests)":                        "cometd-nodejs-server's default",
 	"close idle connections after 5 s anyway; with the default":             "Node.js servers' keep-alive timeout",
@@ -115,6 +120,7 @@ var notOurs = map[string]string{
 	"than M/TTL over one TTL** (20% with the defaults":                      "contrib/redis's default, checked by its TestHADocsClaims",
 	"the TTL, 10 s by default; `--replay ID` where a channel starts":        "bayeux sub -lease, contrib/redis's DefaultLeaseTTL, checked by its TestHADocsClaims",
 	"# KILLS=5 LEASE=2s by default; needs redis-server":                     "contrib/redis/scripts/kill9.sh's defaults, checked by contrib/redis's TestHADocsClaims",
+	"62.0 unless given (`salesforce.DefaultAPIVersion`)":                    "contrib/salesforce's default, checked by its TestSalesforceDocsClaims (a module this one cannot import)",
 }
 
 // docText reads README.md and docs/*.md, by the path a reader knows them.

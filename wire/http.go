@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -79,6 +80,12 @@ type Exchange struct {
 	// Resent is true when the request was sent again after failing on a
 	// reused connection before any byte of the response (WithReuseRetry).
 	Resent bool
+	// Lost counts the attempts before this answer that failed after the
+	// request may have reached the server (a connection closed or torn
+	// under it, not a failed dial): the server may have answered them,
+	// and whatever it sent then (the events in a /meta/connect's answer)
+	// never arrived.
+	Lost int
 }
 
 // RetryPolicy re-sends a Request marked Retry after a connection error (no
@@ -273,7 +280,7 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 	if !r.Retry && h.reuseRetry && (h.closesAfterResponse.Load() || staleconn.ClosesAfterResponse(client.Transport)) {
 		client = h.freshClient(client)
 	}
-	attempts, resent := 0, false
+	attempts, resent, lost := 0, false, 0
 	for retries := 0; ; retries++ {
 		attempts++
 		resp, tr, err := h.send(ctx, client, r)
@@ -287,6 +294,9 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 				h.closesAfterResponse.Store(true)
 			}
 			if r.Retry || h.resendUncertain || notSent(err) {
+				if mayHaveBeenAnswered(err) {
+					lost++
+				}
 				resent = true
 				attempts++
 				resp, _, err = h.send(ctx, h.freshClient(client), r)
@@ -308,6 +318,9 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 				status = resp.StatusCode
 				drain(resp.Body)
 			}
+			if err != nil && mayHaveBeenAnswered(err) {
+				lost++
+			}
 			if h.retry.OnRetry != nil {
 				h.retry.OnRetry(ctx, status, redact(err))
 			}
@@ -323,6 +336,9 @@ func (h *HTTP) Do(ctx context.Context, r *Request) (*Exchange, error) {
 			return nil, redact(err)
 		}
 		ex, err := h.exchange(r, resp, attempts, resent)
+		if ex != nil {
+			ex.Lost = lost
+		}
 		if err == nil && tr != nil && !resent {
 			tr.recycle()
 		}
@@ -498,6 +514,29 @@ const closedAfterResponseIdle = time.Second
 func notSent(err error) bool {
 	return staleconn.NotSent(err) || errors.Is(err, syscall.ECONNRESET) ||
 		strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// mayHaveBeenAnswered reports whether a request that failed with err may
+// have reached the server, and its answer been lost: anything but a
+// failure to connect, or one the connection's trace proves happened
+// before the request was written. (notSent, which decides whether a
+// publish may be sent again, also takes a connection reset for "not
+// sent": usually right, but a reset can come after the server read the
+// request, and here a wrong guess loses events.)
+func mayHaveBeenAnswered(err error) bool {
+	return !staleconn.NotSent(err) && !isDialError(err) &&
+		!strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// isDialError reports whether err is a failure to open a connection (the
+// request never left the client).
+func isDialError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }
 
 func isTimeout(err error) bool {

@@ -3,6 +3,7 @@ package wire_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -346,5 +347,39 @@ func TestNoQueueWithinALane(t *testing.T) {
 	case <-both:
 	default:
 		t.Fatal("the two requests of the connect lane were not in flight together")
+	}
+}
+
+// A request marked Retry whose first answer was torn after the server read
+// it (it may have answered, with events) comes back with Lost counting
+// that attempt; one whose first attempt got an HTTP 503 lost nothing.
+func TestExchangeCountsLostAnswers(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			// Read the request, then close without a byte of answer.
+			_, _ = io.ReadAll(r.Body)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		case 3:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	defer srv.Close()
+	h := newHTTP(t, wire.WithClient(srv.Client()), wire.WithRetry(wire.RetryPolicy{Max: 2, WaitMin: time.Millisecond, WaitMax: time.Millisecond}))
+	ctx := testCtx(t)
+	ex, err := h.Do(ctx, &wire.Request{URL: srv.URL, Body: []byte(`[]`), Retry: true})
+	if err != nil || ex.StatusCode != 200 || ex.Lost != 1 {
+		t.Fatalf("after a torn answer: %+v, %v; want Lost 1", ex, err)
+	}
+	ex, err = h.Do(ctx, &wire.Request{URL: srv.URL, Body: []byte(`[]`), Retry: true})
+	if err != nil || ex.StatusCode != 200 || ex.Attempts != 2 || ex.Lost != 0 {
+		t.Fatalf("after a 503: %+v, %v; want 2 attempts, Lost 0", ex, err)
 	}
 }

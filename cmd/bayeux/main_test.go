@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -371,22 +373,36 @@ func TestSubVerbose(t *testing.T) {
 	}
 }
 
+// startPiped starts the binary with args, its stdout a pipe nobody reads
+// until the test does, its stderr a lineBuffer; the process is killed when
+// the test ends, if it still runs.
+func startPiped(t *testing.T, args ...string) (*exec.Cmd, io.ReadCloser, *lineBuffer) {
+	t.Helper()
+	cmd := binaryCmd(args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &lineBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, stdout, stderr
+}
+
 // TestSubDrops makes stdout slower than the messages: sub reports the drops
 // on stderr.
 func TestSubDrops(t *testing.T) {
 	srv := newServer(t)
 	ctx := testContext(t)
-	cmd := binaryCmd("sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "/flood")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lineBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd, stdout, stderr := startPiped(t, "sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "/flood")
 	if err := srv.WaitSubscribed(ctx, "/flood"); err != nil {
 		t.Fatal(err)
 	}
@@ -410,6 +426,47 @@ func TestSubDrops(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "message(s) dropped in all") {
 		t.Errorf("no total of drops:\n%s", stderr.String())
+	}
+}
+
+// TestSubReplayWaitsForStdout makes stdout slower than a replayed backlog:
+// with --replay, sub waits for stdout (backpressure) instead of dropping,
+// and every event is printed.
+func TestSubReplayWaitsForStdout(t *testing.T) {
+	srv := newServer(t, bayeuxtest.WithReplay(0))
+	ctx := testContext(t)
+	const n = 300
+	big := strings.Repeat("x", 8<<10)
+	for range n {
+		if _, err := srv.PublishEvent("/flood", big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd, stdout, stderr := startPiped(t, "sub", "-url", srv.URL, "-transport", "long-polling", "-queue", "1", "--replay", "-2", "/flood")
+	if err := srv.WaitSubscribed(ctx, "/flood"); err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads stdout for a while: the pipe fills, the handler blocks.
+	time.Sleep(300 * time.Millisecond)
+	var lines atomic.Int64
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines.Add(1)
+		}
+	}()
+	for lines.Load() < n && !strings.Contains(stderr.String(), "dropped") && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if lines.Load() != n || strings.Contains(stderr.String(), "dropped") {
+		t.Fatalf("printed %d of %d replayed events; stderr:\n%s", lines.Load(), n, stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("sub: %v\n%s", err, stderr.String())
 	}
 }
 

@@ -30,7 +30,8 @@ subscribes again by itself when the server loses the session.
 
 When stdout is slower than the messages arrive, each subscription queues up
 to -queue messages; beyond that messages are dropped and each drop is
-reported on stderr.
+reported on stderr (with --replay, the client waits for stdout instead and
+the server keeps the events: none is dropped).
 
 With --replay ID, the client uses the replay extension (Salesforce's
 Streaming API, or 'bayeux serve --replay'): each CHANNEL, which must be a
@@ -122,7 +123,8 @@ func sub(ctx context.Context, e *env, cf *clientFlags, queue int, from replayFro
 		more = append(more, bayeux.WithExtensions(rx))
 	}
 	c, err := cf.start(ctx, "sub", s, append(more,
-		bayeux.WithDeliveryQueue(queue, bayeux.OverflowDrop),
+		// Drops, or with replay backpressure (OverflowDefault).
+		bayeux.WithDeliveryQueue(queue, bayeux.OverflowDefault),
 		bayeux.WithErrorHandler(func(err error) {
 			var de *bayeux.DroppedMessageError
 			if errors.As(err, &de) {

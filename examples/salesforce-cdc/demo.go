@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
-	"github.com/bayeux-go/sdk/ext/auth"
+	"github.com/bayeux-go/sdk/contrib/salesforce"
 )
 
 // apiVersion is the Salesforce API version of the embedded endpoint.
@@ -36,12 +40,19 @@ func demo(ctx context.Context, cfg config, out io.Writer) error {
 	tokens := bayeuxtest.NewTokens()
 	srv := salesforceLike(tokens)
 	defer srv.Close()
-	cfg.url = srv.URL
-	// The OAuth server: a token valid for an hour, which the simulator
-	// revokes earlier.
-	cfg.tokens = auth.TokenSourceFunc(func() (*auth.Token, error) {
-		return &auth.Token{AccessToken: tokens.Issue(time.Hour), Expiry: time.Now().Add(time.Hour)}, nil
+	// The OAuth server: its token endpoint answers the refresh token flow
+	// with a token valid for an hour, which the simulator revokes
+	// earlier, and the org's instance URL, from which the client builds
+	// the streaming endpoint.
+	oauth := tokenEndpoint(tokens, strings.TrimSuffix(srv.URL, "/cometd/"+apiVersion))
+	defer oauth.Close()
+	ts, err := salesforce.NewRefreshTokenSource(ctx, salesforce.RefreshTokenConfig{
+		ClientID: demoClientID, ClientSecret: "demo-secret", RefreshToken: demoRefreshToken, LoginURL: oauth.URL,
 	})
+	if err != nil {
+		return err
+	}
+	cfg.tokens, cfg.instance, cfg.version = ts, "", apiVersion
 
 	handled := make(chan int64, 16)
 	cfg.handled = func(id int64) { handled <- id }
@@ -103,6 +114,31 @@ func demo(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "-- %d tokens issued\n", tokens.Issued())
 	return nil
+}
+
+// The demo's connected app and the refresh token its user granted it.
+const (
+	demoClientID     = "3MVG9demo"
+	demoRefreshToken = "5Aep861demo"
+)
+
+// tokenEndpoint starts an OAuth 2.0 token endpoint that, like
+// Salesforce's, answers a refresh token grant with an access token (of
+// tokens, valid for an hour, with no expires_in) and the instance URL.
+func tokenEndpoint(tokens *bayeuxtest.Tokens, instance string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = r.ParseForm()
+		f := r.PostForm
+		if f.Get("grant_type") != "refresh_token" || f.Get("client_id") != demoClientID || f.Get("refresh_token") != demoRefreshToken {
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": "authentication failure"})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"access_token": tokens.Issue(time.Hour), "token_type": "Bearer", "instance_url": instance,
+		})
+	}))
 }
 
 // changePayload is the payload of an Account change event.

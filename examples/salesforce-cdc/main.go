@@ -13,33 +13,39 @@ import (
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
+	"github.com/bayeux-go/sdk/contrib/salesforce"
 	"github.com/bayeux-go/sdk/ext/auth"
 	"github.com/bayeux-go/sdk/ext/replay"
-	"github.com/bayeux-go/sdk/transport/longpoll"
 )
 
 // config is what a run needs.
 type config struct {
-	url     string
-	channel bayeux.Channel
-	store   string // the replay id file
-	events  int    // events to handle before returning (0: until ctx ends)
-	tokens  auth.TokenSource
+	instance string // the org's instance URL ("": the token response's)
+	version  string // the API version ("": salesforce.DefaultAPIVersion)
+	channel  bayeux.Channel
+	store    string // the replay id file
+	events   int    // events to handle before returning (0: until ctx ends)
+	tokens   auth.TokenSource
 	// handled, when set, is called with the replay id of each event once
 	// it was printed (the embedded simulator follows along).
 	handled func(int64)
 }
 
 func main() {
-	url := flag.String("url", "", "Salesforce's streaming endpoint, https://<my-domain>.my.salesforce.com/cometd/<API version> (empty: an embedded server)")
+	instance := flag.String("instance", "", "the org's instance URL, https://<my-domain>.my.salesforce.com (default: the instance_url of the token response; required with SF_ACCESS_TOKEN)")
+	version := flag.String("api-version", salesforce.DefaultAPIVersion, "the API version of the streaming endpoint")
 	channel := flag.String("channel", "/data/ChangeEvents", "the channel: /data/ChangeEvents, /data/<Object>ChangeEvent, /event/<Name>__e or /topic/<PushTopic>")
 	store := flag.String("store", "", "the replay id file (default: salesforce-cdc-replay.json; a temporary file for the embedded demo)")
 	events := flag.Int("n", 0, "events to handle before exiting (0: until interrupted; the embedded demo stops by itself)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	tokens, err := credentials(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
 	if *store == "" {
-		if *url != "" {
+		if tokens != nil {
 			*store = "salesforce-cdc-replay.json"
 		} else {
 			// The embedded server starts empty: so does the demo's file.
@@ -51,16 +57,10 @@ func main() {
 			*store = filepath.Join(dir, "replay.json")
 		}
 	}
-	cfg := config{url: *url, channel: bayeux.Channel(*channel), store: *store, events: *events}
-	var err error
-	if *url == "" {
+	cfg := config{instance: *instance, version: *version, channel: bayeux.Channel(*channel), store: *store, events: *events, tokens: tokens}
+	if tokens == nil {
 		err = demo(ctx, cfg, os.Stdout)
 	} else {
-		tok := os.Getenv("SF_ACCESS_TOKEN")
-		if tok == "" {
-			log.Fatal("set SF_ACCESS_TOKEN to an access token (sf org display --json | jq -r .result.accessToken)")
-		}
-		cfg.tokens = auth.StaticToken(tok)
 		err = run(ctx, cfg, os.Stdout)
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -68,6 +68,40 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
+}
+
+// credentials returns the token source the environment describes, or nil
+// when it describes none (the embedded demo then runs):
+//
+//   - SF_CLIENT_ID, SF_USERNAME and SF_JWT_KEY_FILE (the PEM private key
+//     of the connected app's certificate): the JWT bearer flow;
+//   - SF_CLIENT_ID, SF_CLIENT_SECRET and SF_REFRESH_TOKEN: the refresh
+//     token flow;
+//   - SF_ACCESS_TOKEN (sf org display --json | jq -r .result.accessToken):
+//     that token, which cannot be refreshed; give -instance too.
+//
+// SF_LOGIN_URL sets the login server (default https://login.salesforce.com;
+// https://test.salesforce.com for a sandbox, or the org's My Domain).
+func credentials(ctx context.Context) (auth.TokenSource, error) {
+	login := os.Getenv("SF_LOGIN_URL")
+	switch {
+	case os.Getenv("SF_JWT_KEY_FILE") != "":
+		key, err := os.ReadFile(os.Getenv("SF_JWT_KEY_FILE"))
+		if err != nil {
+			return nil, err
+		}
+		return salesforce.NewJWTSource(ctx, salesforce.JWTConfig{
+			ClientID: os.Getenv("SF_CLIENT_ID"), Username: os.Getenv("SF_USERNAME"), PrivateKey: key, LoginURL: login,
+		})
+	case os.Getenv("SF_REFRESH_TOKEN") != "":
+		return salesforce.NewRefreshTokenSource(ctx, salesforce.RefreshTokenConfig{
+			ClientID: os.Getenv("SF_CLIENT_ID"), ClientSecret: os.Getenv("SF_CLIENT_SECRET"),
+			RefreshToken: os.Getenv("SF_REFRESH_TOKEN"), LoginURL: login,
+		})
+	case os.Getenv("SF_ACCESS_TOKEN") != "":
+		return auth.StaticToken(os.Getenv("SF_ACCESS_TOKEN")), nil
+	}
+	return nil, nil
 }
 
 // run follows cfg.channel and prints each change event.
@@ -78,17 +112,24 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	// Close writes the last replay id handled.
 	defer store.Close()
-	c, err := bayeux.NewClient(cfg.url,
-		// Salesforce's Streaming API serves long-polling only.
-		bayeux.WithTransports(longpoll.New()),
-		bayeux.WithBackoff(100*time.Millisecond, 5*time.Second),
-		bayeux.WithErrorHandler(func(err error) { log.Print(err) }),
-		bayeux.WithExtensions(
-			auth.New(cfg.tokens),
-			// A first run starts from every retained event; later ones
-			// from the last event handled.
-			replay.New(replay.WithStore(store), replay.WithStart(replay.StartAll)),
-		))
+	// The preset: the endpoint <instance>/cometd/<version>, long-polling,
+	// ext/auth with cfg.tokens, ext/replay with the file, backpressure
+	// rather than drops.
+	opts := []salesforce.Option{
+		salesforce.WithInstanceURL(cfg.instance), // "": the token response's
+		salesforce.WithReplayStore(store),
+		// A first run starts from every retained event; later ones from
+		// the last event handled.
+		salesforce.WithReplayStart(replay.StartAll),
+		salesforce.WithClientOptions(
+			bayeux.WithBackoff(100*time.Millisecond, 5*time.Second),
+			bayeux.WithErrorHandler(func(err error) { log.Print(err) }),
+		),
+	}
+	if cfg.version != "" {
+		opts = append(opts, salesforce.WithAPIVersion(cfg.version))
+	}
+	c, err := salesforce.NewClient(ctx, cfg.tokens, opts...)
 	if err != nil {
 		return err
 	}
@@ -110,6 +151,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		if cfg.handled != nil {
 			cfg.handled(id)
 		}
+		// Done with the event: its replay id may be stored. (The next
+		// call of Next would say so too; a program that dies before
+		// either gets the event again after its restart.)
+		sub.Commit()
 	}
 	return nil
 }

@@ -38,12 +38,20 @@
 // The ids of the events handled after Disconnect returned (a subscription
 // delivers what it had queued) are stored too: close a FileStore after Done.
 //
-// An event dropped before its handler saw it (a subscription's queue was
-// full: bayeux.OverflowDrop, the default) holds its channel's stored id at
-// the last event handled before it, so the position never moves past an
-// event that was not handled; the channel's next resume delivers it again.
-// Use bayeux.OverflowBlock where every event must be handled in this
-// process.
+// With the extension, a client left at the default overflow policy
+// (bayeux.OverflowDefault) applies bayeux.OverflowBlock: a slow handler
+// holds the next /meta/connect, and the server keeps the backlog. An event
+// dropped before its handler saw it (a queue set to bayeux.OverflowDrop
+// was full) holds its channel's stored id at the last event handled before
+// it, so the position never moves past an event that was not handled; the
+// channel's next resume delivers it again.
+//
+// Salesforce has no acknowledgement extension: an answer to /meta/connect
+// lost on the way back (a torn connection the transport recovers from by
+// sending the request again) would lose its events for good. The
+// extension then makes the client resume every channel from its last
+// handled event in a new session (bayeux.ResumeExtension), and the copies
+// of the events received already are dropped.
 //
 // Replay applies to exact channel names: a wildcard subscription carries
 // no replay id. After a resume the server sends again the events that

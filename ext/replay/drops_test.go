@@ -50,19 +50,9 @@ func TestDrainAfterDisconnectIsRecorded(t *testing.T) {
 func TestDroppedEventHoldsPosition(t *testing.T) {
 	srv := salesforceServer(t, nil)
 	ext := replay.New()
-	c, err := bayeux.NewClient(srv.URL, bayeux.WithHTTPClient(srv.Client()),
+	c := connectWith(t, srv, bayeux.WithHTTPClient(srv.Client()),
 		bayeux.WithBackoff(10*time.Millisecond, 100*time.Millisecond),
 		bayeux.WithDeliveryQueue(3, bayeux.OverflowDrop), bayeux.WithExtensions(ext))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Connect(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Disconnect(context.Background())
-		<-c.Done()
-	})
 	gate := make(chan struct{})
 	got := newIDs()
 	if _, err := c.Subscribe(testCtx(t), orders, func(m bayeux.Message) {

@@ -141,6 +141,24 @@ func connect(t *testing.T, srv *bayeuxtest.Server, transport string, reported *e
 	return c
 }
 
+// connectWith starts a client of srv with opts, and disconnects it (and
+// waits for Done) when the test ends.
+func connectWith(t *testing.T, srv *bayeuxtest.Server, opts ...bayeux.Option) *bayeux.Client {
+	t.Helper()
+	c, err := bayeux.NewClient(srv.URL, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Disconnect(context.Background())
+		<-c.Done()
+	})
+	return c
+}
+
 // ids receives the replay ids of the events a subscription handles.
 type ids struct {
 	mu  sync.Mutex

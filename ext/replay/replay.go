@@ -47,6 +47,8 @@ type Extension struct {
 	// lock while there is none.
 	held  map[bayeux.Channel]bool
 	nheld atomic.Int32
+	// resumes counts the new sessions asked for after lost answers.
+	resumes atomic.Int64
 }
 
 // sessionBox holds the session handle (an interface) for atomic.Pointer.
@@ -126,6 +128,10 @@ func (e *Extension) Outgoing(m *bayeux.Message) {
 			}
 			ids[string(Key(ch))] = id
 			e.sent[ch] = id
+			if r := e.kept[ch]; r != nil {
+				// Whatever was passed on comes again: copies.
+				r.resubscribed()
+			}
 			if e.held[ch] {
 				// The channel resumes from the id held: the events
 				// dropped come again, and the position moves again.
@@ -213,6 +219,63 @@ func (e *Extension) Undelivered(_ bayeux.Channel, m *bayeux.Message) {
 	}
 }
 
+// NeedsBackpressure returns true (bayeux.BackpressureExtension): with the
+// replay extension, a client left at the default overflow policy applies
+// bayeux.OverflowBlock, so that a backlog replayed into a slow handler is
+// held back at the server instead of dropped. A client set explicitly to
+// bayeux.OverflowDrop still never stores a position past a dropped event
+// (see Undelivered).
+func (e *Extension) NeedsBackpressure() bool { return true }
+
+// ConnectLost resumes every channel from its last handled event in a new
+// session when a /meta/connect's answer, and the events in it, may have
+// been lost (bayeux.ResumeExtension): Salesforce does not send them again
+// on its own, and has no acknowledgement extension. The server then sends
+// the events after each channel's stored id; those already received are
+// dropped as copies (see Keep), the lost ones are delivered. It does so
+// only while the server agreed to replay and a channel was subscribed.
+func (e *Extension) ConnectLost(cause error) bool {
+	if !e.enabled.Load() {
+		return false
+	}
+	e.mu.Lock()
+	n := len(e.sent)
+	var blind []string
+	for ch := range e.sent {
+		id, ok := e.store.Load(ch)
+		if ok && id != StartNew || !ok && e.start != StartNew {
+			continue
+		}
+		// Nothing handled on a channel that started from the new
+		// events: resuming from there would skip the lost ones. Resume
+		// right before the first event received, if one was.
+		if oldest, ok := e.kept[ch].oldestID(); ok {
+			e.store.Save(ch, oldest-1)
+		} else {
+			blind = append(blind, string(ch))
+		}
+	}
+	e.mu.Unlock()
+	if n == 0 {
+		return false
+	}
+	e.resumes.Add(1)
+	if b := e.session.Load(); b != nil {
+		log := b.s.Logger()
+		log.Warn("bayeux replay: an answer that may have carried events was lost; resuming every channel from its last handled event in a new session",
+			"err", cause)
+		if len(blind) > 0 {
+			log.Warn("bayeux replay: channels that started from the new events (StartNew) and received none yet cannot ask for the events of the lost answer again; start them from a stored id or StartAll",
+				"channels", blind)
+		}
+	}
+	return true
+}
+
+// Resumes returns how many times the extension made the client resume in
+// a new session after a lost answer (see ConnectLost).
+func (e *Extension) Resumes() int64 { return e.resumes.Load() }
+
 // Keep drops an event that the subscriptions received already
 // (bayeux.FilterExtension): one whose replay id is among the last 4,096
 // passed on for its channel in this process. A server sends such copies
@@ -240,7 +303,7 @@ func (e *Extension) Keep(m *bayeux.Message) bool {
 		r = &recentIDs{}
 		e.kept[m.Channel] = r
 	}
-	if r.seen(id) {
+	if r.copyOf(id) {
 		e.dropped++
 		return false
 	}
@@ -336,11 +399,13 @@ func (e *InvalidIDError) Error() string {
 }
 
 var (
-	_ bayeux.MessageExtender      = (*Extension)(nil)
-	_ bayeux.NamedExtension       = (*Extension)(nil)
-	_ bayeux.SessionExtension     = (*Extension)(nil)
-	_ bayeux.RetryExtension       = (*Extension)(nil)
-	_ bayeux.DeliveredExtension   = (*Extension)(nil)
-	_ bayeux.UndeliveredExtension = (*Extension)(nil)
-	_ bayeux.FilterExtension      = (*Extension)(nil)
+	_ bayeux.MessageExtender       = (*Extension)(nil)
+	_ bayeux.NamedExtension        = (*Extension)(nil)
+	_ bayeux.SessionExtension      = (*Extension)(nil)
+	_ bayeux.RetryExtension        = (*Extension)(nil)
+	_ bayeux.DeliveredExtension    = (*Extension)(nil)
+	_ bayeux.UndeliveredExtension  = (*Extension)(nil)
+	_ bayeux.FilterExtension       = (*Extension)(nil)
+	_ bayeux.BackpressureExtension = (*Extension)(nil)
+	_ bayeux.ResumeExtension       = (*Extension)(nil)
 )

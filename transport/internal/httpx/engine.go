@@ -295,6 +295,9 @@ func (e *Engine) send(ctx context.Context, r *wire.Request) ([]byte, error) {
 		n.BytesOut.Add(uint64(out))
 		if ex != nil {
 			n.BytesIn.Add(uint64(len(ex.Body)))
+			if ex.Lost > 0 {
+				n.LostResponses.Add(uint64(ex.Lost))
+			}
 		}
 	}
 	if err != nil || ex.Resent || ex.StatusCode != http.StatusOK || len(ex.Body) == 0 {
