@@ -49,10 +49,10 @@ func (s *countingSource) Token() (*auth.Token, error) {
 }
 
 // connectDenied connects a client with ext/auth (and opts) to a server
-// that denies every handshake for reason, and returns Connect's error,
-// how many tokens the extension fetched and how many handshakes the
-// server received.
-func connectDenied(t *testing.T, reason string, opts ...auth.Option) (err error, tokens, handshakes int) {
+// that denies every handshake for reason, and returns how many tokens the
+// extension fetched, how many handshakes the server received and
+// Connect's error.
+func connectDenied(t *testing.T, reason string, opts ...auth.Option) (tokens, handshakes int, err error) {
 	t.Helper()
 	srv := bayeuxtest.NewServer(bayeuxtest.WithExtension(denyHandshakes(reason)))
 	defer srv.Close()
@@ -78,7 +78,7 @@ func connectDenied(t *testing.T, reason string, opts ...auth.Option) (err error,
 			handshakes++
 		}
 	}
-	return err, int(src.n.Load()), handshakes
+	return int(src.n.Load()), handshakes, err
 }
 
 // requireDenial checks that err is the server's denial, with its advice
@@ -107,7 +107,7 @@ func requireDenial(t *testing.T, err error, want error, reason string) {
 // retry, as the server advised; Connect's error keeps the advice and the
 // reason, and matches bayeux.ErrConcurrentClientLimit.
 func TestConcurrentClientLimitNoRefresh(t *testing.T) {
-	err, tokens, handshakes := connectDenied(t, reasonConcurrent)
+	tokens, handshakes, err := connectDenied(t, reasonConcurrent)
 	if tokens != 1 || handshakes != 1 {
 		t.Errorf("%d tokens fetched, %d handshakes; want 1 and 1", tokens, handshakes)
 	}
@@ -116,7 +116,7 @@ func TestConcurrentClientLimitNoRefresh(t *testing.T) {
 
 // The same for Salesforce's daily event limit, at the handshake.
 func TestDailyLimitNoRefresh(t *testing.T) {
-	err, tokens, handshakes := connectDenied(t, reasonDailyEvents)
+	tokens, handshakes, err := connectDenied(t, reasonDailyEvents)
 	if tokens != 1 || handshakes != 1 {
 		t.Errorf("%d tokens fetched, %d handshakes; want 1 and 1", tokens, handshakes)
 	}
@@ -127,7 +127,7 @@ func TestDailyLimitNoRefresh(t *testing.T) {
 // fails with the server's denial as sent (advice none, not rewritten),
 // matching bayeux.ErrAuthentication.
 func TestBadTokenRefreshedThenReported(t *testing.T) {
-	err, tokens, handshakes := connectDenied(t, reasonBadToken, auth.WithMaxRefreshes(2))
+	tokens, handshakes, err := connectDenied(t, reasonBadToken, auth.WithMaxRefreshes(2))
 	if tokens != 3 || handshakes != 3 {
 		t.Errorf("%d tokens fetched, %d handshakes; want 3 and 3 (the first and 2 refreshes)", tokens, handshakes)
 	}
