@@ -97,3 +97,33 @@ func TestSubscribeFilteredTopic(t *testing.T) {
 		t.Fatal("no event on the filtered channel")
 	}
 }
+
+// FuzzValidateSubscription: ValidateSubscription never panics, fails with
+// an *InvalidChannelError for c, agrees with Validate on channels without
+// a query, and accepts a query only after a valid /topic/ name.
+func FuzzValidateSubscription(f *testing.F) {
+	for _, s := range []string{"/topic/Orders?Status__c=Open", "/topic/A?a=b&c=d", "/topic/A?", "/topic/*?a=b",
+		"/event/A?a=b", "/a/b", "?", "/topic/?a", "/topic/A??", "/topic/A?\x00", "/topic/A/B?x=y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := bayeux.Channel(s)
+		err := c.ValidateSubscription()
+		if err != nil {
+			var ice *bayeux.InvalidChannelError
+			if !errors.As(err, &ice) || !errors.Is(err, bayeux.ErrBadChannel) || ice.Channel != c {
+				t.Fatalf("ValidateSubscription(%q) = %#v, want an *InvalidChannelError", s, err)
+			}
+		}
+		base := c.Base()
+		if base == c {
+			if (err == nil) != (c.Validate() == nil) {
+				t.Fatalf("%q without a query: ValidateSubscription %v, Validate %v", s, err, c.Validate())
+			}
+			return
+		}
+		if err == nil && (!strings.HasPrefix(string(base), bayeux.TopicPrefix) || base.Validate() != nil || base.HasWildcard()) {
+			t.Fatalf("ValidateSubscription accepted %q, whose base %q is no /topic/ channel name", s, base)
+		}
+	})
+}
