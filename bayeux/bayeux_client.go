@@ -242,7 +242,7 @@ func (b *BayeuxClient) subscription(ctx context.Context, ch Channel, kind error,
 	// every server (Salesforce included) accepts.
 	reqs := make([]Message, 0, len(subs))
 	for _, s := range subs {
-		if err := s.Validate(); err != nil {
+		if err := s.ValidateSubscription(); err != nil {
 			return nil, err
 		}
 		reqs = append(reqs, Message{ID: b.newID(), Channel: ch, ClientID: id, Subscription: []Channel{s}})

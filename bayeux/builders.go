@@ -298,7 +298,7 @@ type subscriptionBuilder struct {
 }
 
 func (b *subscriptionBuilder) add(c Channel) error {
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateSubscription(); err != nil {
 		return err
 	}
 	if c.Type() == MetaChannel {

@@ -93,6 +93,56 @@ func (c Channel) Validate() error {
 	return nil
 }
 
+// TopicPrefix starts the names of Salesforce's PushTopic channels
+// ("/topic/<PushTopic name>"), the only channels ValidateSubscription
+// allows a query part on.
+const TopicPrefix = "/topic/"
+
+// ValidateSubscription checks c as a channel to subscribe to (or
+// unsubscribe from): a name or pattern Validate accepts, or a Salesforce
+// filtered PushTopic channel, "/topic/<name>?<field>=<value>[&...]": a
+// /topic/ channel name (no wildcard) followed by "?" and a non-empty query
+// of printable ASCII characters. Salesforce delivers the events of a
+// filtered subscription on the channel as subscribed, query included, and
+// keeps their replay position under the channel without it (see Base). A
+// query on any other channel is refused, since the Bayeux grammar has no
+// "?": a server that is not Salesforce-like would refuse it too. It
+// returns an *InvalidChannelError (errors.Is(err, ErrBadChannel)).
+func (c Channel) ValidateSubscription() error {
+	base, query, ok := strings.Cut(string(c), "?")
+	if !ok {
+		return c.Validate()
+	}
+	b := Channel(base)
+	if err := b.Validate(); err != nil {
+		return &InvalidChannelError{Channel: c, Reason: err.(*InvalidChannelError).Reason}
+	}
+	switch {
+	case !strings.HasPrefix(base, TopicPrefix):
+		return &InvalidChannelError{Channel: c, Reason: "a query (?...) is allowed only on a " + TopicPrefix + " channel (a Salesforce filtered PushTopic channel)"}
+	case b.HasWildcard():
+		return &InvalidChannelError{Channel: c, Reason: "a query (?...) is not allowed on a wildcard pattern"}
+	case query == "":
+		return &InvalidChannelError{Channel: c, Reason: "empty query after ?"}
+	}
+	for i := 0; i < len(query); i++ {
+		if query[i] < 0x20 || query[i] >= 0x7f {
+			return &InvalidChannelError{Channel: c, Reason: "invalid character " + quoteByte(query[i]) + " in the query"}
+		}
+	}
+	return nil
+}
+
+// Base returns c without its query part: "/topic/Orders" for the filtered
+// PushTopic channel "/topic/Orders?Status__c=Open", c itself when it has
+// no "?".
+func (c Channel) Base() Channel {
+	if i := strings.IndexByte(string(c), '?'); i >= 0 {
+		return c[:i]
+	}
+	return c
+}
+
 func quoteByte(b byte) string {
 	if b < 0x20 || b >= 0x7f {
 		const hex = "0123456789abcdef"

@@ -62,6 +62,24 @@ var (
 	// ErrSessionTerminated means the server advised reconnect "none" (or a
 	// negative interval): the session ended and will not be retried.
 	ErrSessionTerminated = errors.New("bayeux: session terminated by server advice")
+	// ErrAuthentication is matched by a *ServerError whose reason (see
+	// ServerError.Reason) has the code 401: the server refused the
+	// client's credentials, as Salesforce's "401::Authentication invalid"
+	// on a /meta/connect, or its "403::Handshake denied" whose
+	// ext.sfdc.failureReason is "401::Authentication invalid". A new
+	// token fixes it (ext/auth fetches one).
+	ErrAuthentication = errors.New("bayeux: authentication refused")
+	// ErrConcurrentClientLimit is matched by a *ServerError whose reason
+	// says the server has as many concurrent clients as it allows, as
+	// Salesforce's "403::Organization concurrent user limit exceeded"
+	// (the ext.sfdc.failureReason of a denied handshake). A new token does
+	// not fix it: another client must go first.
+	ErrConcurrentClientLimit = errors.New("bayeux: concurrent client limit exceeded")
+	// ErrDailyLimit is matched by a *ServerError whose reason says a daily
+	// quota is spent, as Salesforce's "403::Organization total events
+	// daily limit exceeded". A new token does not fix it: the quota is
+	// renewed within 24 hours.
+	ErrDailyLimit = errors.New("bayeux: daily limit exceeded")
 	// ErrSlowConsumer is matched by a *DroppedMessageError: a subscription's
 	// queue was full and a message was dropped.
 	ErrSlowConsumer = errors.New("bayeux: slow consumer, message dropped")
@@ -100,6 +118,11 @@ type ServerError struct {
 	Message string
 	// Raw is the server's error string as sent.
 	Raw string
+	// FailureReason is the reply's ext.sfdc.failureReason, where
+	// Salesforce gives the real reason of a "403::Handshake denied"
+	// ("401::Authentication invalid", "403::Organization concurrent user
+	// limit exceeded", ...); empty when the reply has none.
+	FailureReason string
 	// Advice is the reply's advice, if any.
 	Advice *Advice
 	// Reply is the whole reply message.
@@ -110,7 +133,7 @@ type ServerError struct {
 // unsuccessful reply.
 func NewServerError(kind error, reply Message) *ServerError {
 	e := &ServerError{Kind: kind, Channel: reply.Channel, Subscription: reply.Subscription,
-		Raw: reply.Error, Advice: reply.Advice, Reply: reply}
+		Raw: reply.Error, Advice: reply.Advice, Reply: reply, FailureReason: FailureReason(reply)}
 	if me, err := reply.ParseError(); err == nil {
 		e.Code, e.Args, e.Message = me.ErrorCode, me.ErrorArgs, me.ErrorMessage
 	}
@@ -128,6 +151,9 @@ func (e *ServerError) Error() string {
 	}
 	if e.Raw != "" {
 		s += ": " + strconv.Quote(e.Raw)
+	}
+	if e.FailureReason != "" && e.FailureReason != e.Raw {
+		s += " (failure reason " + strconv.Quote(e.FailureReason) + ")"
 	}
 	if e.Advice != nil && e.Advice.Reconnect != "" {
 		s += " (advice reconnect=" + e.Advice.Reconnect + ")"
@@ -159,7 +185,61 @@ func (e *ServerError) Is(target error) bool {
 	if target == ErrSessionTerminated {
 		return e.Advice != nil && e.Advice.MustNotRetryOrHandshake()
 	}
+	switch target {
+	case ErrAuthentication, ErrConcurrentClientLimit, ErrDailyLimit:
+		return classifyReason(e.Reason()) == target
+	}
 	return false
+}
+
+// Reason returns the most precise reason the server gave: FailureReason
+// when the reply has one, the error string (Raw) otherwise.
+func (e *ServerError) Reason() string {
+	if e.FailureReason != "" {
+		return e.FailureReason
+	}
+	return e.Raw
+}
+
+// FailureReason returns the ext.sfdc.failureReason of a reply, where
+// Salesforce explains a denied handshake, or "".
+func FailureReason(reply Message) string {
+	sfdc, _ := reply.Ext["sfdc"].(map[string]any)
+	r, _ := sfdc["failureReason"].(string)
+	return r
+}
+
+// IsAuthenticationFailure reports whether an unsuccessful reply refuses
+// the client's credentials: its reason (the ext.sfdc.failureReason where
+// present, else its error) has the code 401. Such a reply matches
+// ErrAuthentication as a *ServerError.
+func IsAuthenticationFailure(reply Message) bool {
+	if reply.Successful {
+		return false
+	}
+	r := FailureReason(reply)
+	if r == "" {
+		r = reply.Error
+	}
+	return classifyReason(r) == ErrAuthentication
+}
+
+// classifyReason returns ErrAuthentication, ErrConcurrentClientLimit or
+// ErrDailyLimit for a server error string of that kind, or nil.
+func classifyReason(reason string) error {
+	if strings.HasPrefix(reason, "401:") {
+		return ErrAuthentication
+	}
+	r := strings.ToLower(reason)
+	switch {
+	case !strings.Contains(r, "limit"):
+		return nil
+	case strings.Contains(r, "concurrent"):
+		return ErrConcurrentClientLimit
+	case strings.Contains(r, "daily"):
+		return ErrDailyLimit
+	}
+	return nil
 }
 
 // UnknownClient reports whether the reply says the server no longer knows

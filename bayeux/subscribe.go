@@ -6,7 +6,8 @@ import (
 )
 
 // Subscribe subscribes handler to channel (a name or a pattern ending in
-// "*" or "**") and returns once the server has acknowledged the
+// "*" or "**", or a Salesforce filtered PushTopic channel such as
+// "/topic/Orders?Status__c=Open": see Channel.ValidateSubscription) and returns once the server has acknowledged the
 // subscription. Each matching message is delivered once per subscription,
 // in order, on a goroutine of the subscription, outside every lock: the
 // handler may call Publish, Subscribe, Unsubscribe or Disconnect. A nil
@@ -21,7 +22,7 @@ import (
 // server does not keep the subscription. /meta/ channels are served by
 // AddListener instead.
 func (c *Client) Subscribe(ctx context.Context, channel Channel, handler func(Message)) (*Subscription, error) {
-	if err := channel.Validate(); err != nil {
+	if err := channel.ValidateSubscription(); err != nil {
 		return nil, err
 	}
 	if channel.Type() == MetaChannel {

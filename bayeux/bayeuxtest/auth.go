@@ -21,8 +21,10 @@ const (
 	// {"failureReason": "401::Authentication invalid"}} and advice
 	// {"reconnect": "none"}; every other message gets error
 	// "401::Authentication invalid", and a /meta/connect also advice
-	// {"reconnect": "handshake", "interval": 0}. Over websocket the
-	// upgrade is accepted and each frame is checked.
+	// {"reconnect": "none", "interval": 0}, as Salesforce documents it:
+	// the session is over, and only a client that gets a new token
+	// handshakes again. Over websocket the upgrade is accepted and each
+	// frame is checked.
 	AuthBayeuxError AuthFailure = iota
 	// AuthHTTPStatus answers HTTP 401 with a WWW-Authenticate: Bearer
 	// header, refuses the websocket upgrade the same way, and closes an
@@ -50,7 +52,8 @@ type authConfig struct {
 // next request. Over websocket the token is the one of the upgrade. A
 // *Tokens' Valid method is a ready-made valid function. failure chooses
 // the answer to a bad token. valid is called concurrently, without the
-// server's lock held.
+// server's lock held. Like WithOneChannelSubscriptions, it makes the
+// server serve Salesforce's filtered PushTopic channels.
 func WithBearerAuth(valid func(token string) bool, failure AuthFailure) Option {
 	return func(c *config) {
 		if valid == nil {
@@ -115,7 +118,9 @@ func (s *Server) authReplies(msgs []bayeux.Message) []bayeux.Message {
 		r := s.errorReply(&msgs[i], 0, "", "")
 		r.Error = AuthInvalid
 		if msgs[i].Channel == bayeux.MetaConnect {
-			r.Advice = s.reconnectAdvice(bayeux.ReconnectHandshake)
+			// Salesforce's answer: reconnect "none", interval 0.
+			r.Advice = s.reconnectAdvice(bayeux.ReconnectNone)
+			r.Advice.Interval = 0
 		}
 		out[i] = r
 	}

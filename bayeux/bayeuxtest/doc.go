@@ -127,7 +127,9 @@
 // string subscriptions, as Salesforce does. WithBearerAuth requires an
 // "Authorization: Bearer" token checked on every request (Tokens issues
 // tokens that expire), answering Salesforce's "401::Authentication
-// invalid" or HTTP 401. NewTimesync is CometD's timesync extension, with
+// invalid" (on /meta/connect with advice reconnect "none", as Salesforce
+// does) or HTTP 401. Both serve Salesforce's filtered PushTopic channels
+// ("/topic/Orders?Status__c=Open"). NewTimesync is CometD's timesync extension, with
 // a server clock that can be shifted. Received, Count, Sessions, Subscriptions,
 // Subscribers, HeldConnects, WebSockets and HandshakeCount report state;
 // WaitFor, WaitSubscribed and WaitHeld block until a condition holds, so

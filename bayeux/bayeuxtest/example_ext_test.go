@@ -67,7 +67,8 @@ func ExampleWithReplay() {
 
 // Bearer tokens that expire: a handshake without a valid token is denied as
 // Salesforce denies it; a connect whose token has expired gets
-// "401::Authentication invalid".
+// "401::Authentication invalid" with advice reconnect "none", as
+// Salesforce documents it.
 func ExampleWithBearerAuth() {
 	tokens := bayeuxtest.NewTokens()
 	srv := bayeuxtest.NewServer(bayeuxtest.WithBearerAuth(tokens.Valid, bayeuxtest.AuthBayeuxError))
@@ -86,5 +87,5 @@ func ExampleWithBearerAuth() {
 	// Output:
 	// 403::Handshake denied
 	// true
-	// 401::Authentication invalid handshake
+	// 401::Authentication invalid none
 }

@@ -72,6 +72,9 @@ func (s *Server) badChannel(ch bayeux.Channel, pattern bool) bool {
 	if s.cfg.mis.LaxChannels {
 		return false
 	}
+	if pattern && s.salesforceLike() && ch.Base() != ch {
+		return ch.ValidateSubscription() != nil // a filtered PushTopic channel (filter.go)
+	}
 	return ch.Validate() != nil || (!pattern && ch.HasWildcard())
 }
 

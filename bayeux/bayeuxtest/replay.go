@@ -58,7 +58,12 @@ func WithReplay(retention time.Duration) Option {
 // WithOneChannelSubscriptions makes the server accept only subscriptions
 // naming one channel as a JSON string, as Salesforce does: a
 // /meta/subscribe or /meta/unsubscribe whose subscription is an array
-// fails with "400::<bayeuxtest's reason>". Default off.
+// fails with "400::<bayeuxtest's reason>". It also serves Salesforce's
+// filtered PushTopic channels ("/topic/Orders?Status__c=Open"), as
+// WithBearerAuth does: a subscription to one gets the events published on
+// the /topic/ channel whose fields have the query's values, on the
+// channel as subscribed; its replay id is given under the channel
+// without the query. Default off.
 func WithOneChannelSubscriptions(on bool) Option {
 	return func(c *config) { c.oneChannel = on }
 }
@@ -199,7 +204,9 @@ func (s *Server) replaySubscribeLocked(sess *session, m *bayeux.Message, sub boo
 	s.expireOldLocked(time.Now())
 	var backlog []bayeux.Message
 	for _, ch := range m.Subscription {
-		v, given := ids[string(ch)]
+		// Salesforce keys the replay id of a filtered PushTopic channel
+		// by the channel without its query.
+		v, given := ids[string(ch.Base())]
 		if !given || ch.HasWildcard() || ch.Type() != bayeux.BroadcastChannel {
 			continue
 		}
@@ -208,12 +215,12 @@ func (s *Server) replaySubscribeLocked(sess *session, m *bayeux.Message, sub boo
 			r := s.errorReply(m, 400, "", "replay id of "+string(ch)+" is not a number")
 			return r, false
 		}
-		evs := s.replay.events[ch]
+		evs := s.replay.events[ch.Base()]
 		switch id {
 		case ReplayNew:
 		case ReplayAll:
 			for _, e := range evs {
-				backlog = append(backlog, e.msg)
+				backlog = appendFiltered(backlog, ch, e.msg)
 			}
 		default:
 			at := -1
@@ -229,7 +236,7 @@ func (s *Server) replaySubscribeLocked(sess *session, m *bayeux.Message, sub boo
 				return r, false
 			}
 			for _, e := range evs[at+1:] {
-				backlog = append(backlog, e.msg)
+				backlog = appendFiltered(backlog, ch, e.msg)
 			}
 		}
 	}

@@ -196,6 +196,7 @@ func (s *Server) publishLocked(ev bayeux.Message, exclude *session, deferred *[]
 			*deferred = append(*deferred, sess)
 		}
 	})
+	s.publishFilteredLocked(ev, exclude, deferred)
 }
 
 // push is an event on its way to the recipients of one publish: the

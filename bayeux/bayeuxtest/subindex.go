@@ -18,10 +18,12 @@ type subscribers struct {
 type subIndex struct {
 	byName   map[bayeux.Channel]*subscribers
 	patterns map[bayeux.Channel]struct{} // the names of byName that hold a wildcard
+	filtered map[bayeux.Channel]struct{} // the names of byName with a query (filter.go)
 }
 
 func newSubIndex() subIndex {
-	return subIndex{byName: make(map[bayeux.Channel]*subscribers), patterns: make(map[bayeux.Channel]struct{})}
+	return subIndex{byName: make(map[bayeux.Channel]*subscribers), patterns: make(map[bayeux.Channel]struct{}),
+		filtered: make(map[bayeux.Channel]struct{})}
 }
 
 // add records that sess subscribed to ch.
@@ -32,6 +34,9 @@ func (x *subIndex) add(ch bayeux.Channel, sess *session) {
 		x.byName[ch] = subs
 		if ch.HasWildcard() {
 			x.patterns[ch] = struct{}{}
+		}
+		if ch.Base() != ch {
+			x.filtered[ch] = struct{}{}
 		}
 	}
 	if _, ok := subs.pos[sess]; ok {
@@ -61,6 +66,7 @@ func (x *subIndex) remove(ch bayeux.Channel, sess *session) {
 	if len(subs.list) == 0 {
 		delete(x.byName, ch)
 		delete(x.patterns, ch)
+		delete(x.filtered, ch)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 const Name = "auth"
 
 // DefaultMaxRefreshes is how many handshakes in a row the extension lets
-// the server deny for authentication, each with a fresh token, before it
+// the server deny for authentication (not for a limit: those end at once), each with a fresh token, before it
 // lets the client give up.
 const DefaultMaxRefreshes = 5
 
@@ -204,28 +204,26 @@ func (e *Extension) Outgoing(m *bayeux.Message) {
 	}
 }
 
-// Incoming watches for refusals of the token: any reply with error
-// "401::...", and a denied handshake. The token is then replaced before
-// the next request; a refused /meta/connect or publish also ends the
-// session, so that the client handshakes again with the new token. A
-// denied handshake the server advised not to retry is retried all the
-// same, with a new token, up to the refresh limit.
+// Incoming watches for refusals of the token: a reply whose reason has
+// the code 401 ("401::Authentication invalid", on a /meta/connect with
+// advice reconnect "none" as Salesforce sends it, or on a publish or
+// subscribe), and a handshake denied for authentication (Salesforce's
+// "403::Handshake denied" whose ext.sfdc.failureReason is "401::..."; see
+// bayeux.IsAuthenticationFailure). The token is then replaced before the
+// next request; a refused /meta/connect or publish also ends the session,
+// so that the client handshakes again with the new token. Other denials
+// (a concurrent-client or daily limit, say) are left as the server sent
+// them, reason and advice.
 func (e *Extension) Incoming(m *bayeux.Message) {
 	if m.Channel == bayeux.MetaHandshake {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		if m.Successful {
+		switch {
+		case m.Successful:
 			e.denied = 0
-			return
-		}
-		e.stale = true
-		e.denied++
-		if e.denied <= e.maxRefreshes && m.Advice != nil && m.Advice.Reconnect == bayeux.ReconnectNone {
-			// Salesforce answers "403::Handshake denied" with advice
-			// none to an expired token; a new token fixes it.
-			a := *m.Advice
-			a.Reconnect = bayeux.ReconnectRetry
-			m.Advice = &a
+		case bayeux.IsAuthenticationFailure(*m):
+			e.stale = true
+			e.denied++
 		}
 		return
 	}
@@ -241,19 +239,24 @@ func (e *Extension) Incoming(m *bayeux.Message) {
 	s := e.session
 	e.mu.Unlock()
 	if s != nil && (m.Channel == bayeux.MetaConnect || !m.IsMeta()) {
+		// Salesforce advises reconnect "none" with its 401 connect
+		// reply: the session is over, but a new token opens another.
 		s.Rehandshake(ErrAuthenticationInvalid)
 	}
 }
 
-// Retry refreshes the token after a handshake the server denied, or that
-// failed with HTTP 401 or 403, and after a subscription refused with
-// "401::...", and asks for the request to be sent again
-// (bayeux.RetryExtension), up to the refresh limit for handshakes.
+// Retry refreshes the token after a handshake denied for authentication,
+// or that failed with HTTP 401 or 403, and after a subscription refused
+// with "401::...", and asks for the request to be sent again
+// (bayeux.RetryExtension), up to the refresh limit for handshakes. The
+// client then retries the handshake after its backoff even when the
+// server advised reconnect "none", as Salesforce does for a bad token. A
+// handshake denied for another reason is not retried by the extension.
 func (e *Extension) Retry(request, reply *bayeux.Message, err error) bool {
 	if request == nil {
 		return false
 	}
-	authFailure := reply != nil && (request.Channel == bayeux.MetaHandshake || IsAuthError(reply.Error))
+	authFailure := reply != nil && (bayeux.IsAuthenticationFailure(*reply) || IsAuthError(reply.Error))
 	var te *bayeux.TransportError
 	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
 		authFailure = true
@@ -294,7 +297,9 @@ func (e *Extension) Unregistered() {
 }
 
 // IsAuthError reports whether a server error refuses the credentials:
-// "401::Authentication invalid" (Salesforce), or any 401 error.
+// "401::Authentication invalid" (Salesforce), or any 401 error. For a
+// whole reply, including Salesforce's denied handshake whose real reason
+// is in ext.sfdc.failureReason, use bayeux.IsAuthenticationFailure.
 func IsAuthError(serverError string) bool {
 	return strings.HasPrefix(serverError, "401:")
 }

@@ -126,7 +126,7 @@ func (e *Extension) Outgoing(m *bayeux.Message) {
 			if ids == nil {
 				ids = make(map[string]any, len(m.Subscription))
 			}
-			ids[string(ch)] = id
+			ids[string(Key(ch))] = id
 			e.sent[ch] = id
 			if r := e.kept[ch]; r != nil {
 				// Whatever was passed on comes again: copies.
@@ -145,6 +145,14 @@ func (e *Extension) Outgoing(m *bayeux.Message) {
 		}
 	}
 }
+
+// Key returns the channel under which a subscription to ch gives its
+// replay id in the /meta/subscribe ext: ch itself, or, for a Salesforce
+// filtered PushTopic channel ("/topic/Orders?Status__c=Open"), the channel
+// without its query ("/topic/Orders"), as Salesforce keys it (and
+// EMP-Connector sends it). The Store keeps the position under the channel
+// as subscribed, the channel its events arrive on.
+func Key(ch bayeux.Channel) bayeux.Channel { return ch.Base() }
 
 // Incoming notes whether the server agreed to replay.
 func (e *Extension) Incoming(m *bayeux.Message) {
