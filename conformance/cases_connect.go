@@ -16,9 +16,10 @@ type held struct {
 }
 
 // async sends msgs from s in the background; the case waits for it (or
-// cancels it) when it ends.
+// cancels it) when it ends. Over HTTP it goes on a connection of its own
+// and is never sent again (the server may hold it: see raw.HTTP.Held).
 func (t *T) async(s *session, msgs ...msg) *held {
-	ctx, cancel := context.WithCancel(t.ctx)
+	ctx, cancel := context.WithCancel(context.WithValue(t.ctx, heldKey{}, true))
 	h := &held{done: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Go(func() {
