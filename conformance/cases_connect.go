@@ -31,6 +31,31 @@ func (t *T) async(s *session, msgs ...msg) *held {
 	return h
 }
 
+// keepSession keeps s alive while the case runs, as a client does: one
+// held connect after the other, each on a connection of its own, until
+// the case ends or a connect is not successful.
+func (t *T) keepSession(s *session) {
+	ctx, cancel := context.WithCancel(context.WithValue(t.ctx, heldKey{}, true))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			m, _ := t.holdMsg(s)
+			start := time.Now()
+			x, err := s.send(ctx, m)
+			if err != nil {
+				return
+			}
+			if r, ok := x.reply("/meta/connect", ""); !ok || !r.Successful() {
+				return
+			}
+			if d := time.Since(start); d < 100*time.Millisecond {
+				time.Sleep(100*time.Millisecond - d) // a server that does not hold is not flooded
+			}
+		}
+	})
+	t.cleanup(func() { cancel(); wg.Wait() })
+}
+
 // answered waits up to d for h.
 func (h *held) answered(d time.Duration) bool {
 	select {
