@@ -16,9 +16,10 @@ type held struct {
 }
 
 // async sends msgs from s in the background; the case waits for it (or
-// cancels it) when it ends.
+// cancels it) when it ends. Over HTTP it goes on a connection of its own
+// and is never sent again (the server may hold it: see raw.HTTP.Held).
 func (t *T) async(s *session, msgs ...msg) *held {
-	ctx, cancel := context.WithCancel(t.ctx)
+	ctx, cancel := context.WithCancel(context.WithValue(t.ctx, heldKey{}, true))
 	h := &held{done: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -28,6 +29,31 @@ func (t *T) async(s *session, msgs ...msg) *held {
 	})
 	t.cleanup(func() { cancel(); wg.Wait() })
 	return h
+}
+
+// keepSession keeps s alive while the case runs, as a client does: one
+// held connect after the other, each on a connection of its own, until
+// the case ends or a connect is not successful.
+func (t *T) keepSession(s *session) {
+	ctx, cancel := context.WithCancel(context.WithValue(t.ctx, heldKey{}, true))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			m, _ := t.holdMsg(s)
+			start := time.Now()
+			x, err := s.send(ctx, m)
+			if err != nil {
+				return
+			}
+			if r, ok := x.reply("/meta/connect", ""); !ok || !r.Successful() {
+				return
+			}
+			if d := time.Since(start); d < 100*time.Millisecond {
+				time.Sleep(100*time.Millisecond - d) // a server that does not hold is not flooded
+			}
+		}
+	})
+	t.cleanup(func() { cancel(); wg.Wait() })
 }
 
 // answered waits up to d for h.

@@ -16,6 +16,7 @@ import (
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/conformance"
+	"github.com/google/go-cmp/cmp"
 )
 
 // closeAfterResponse answers each HTTP request through h, then closes the
@@ -136,6 +137,7 @@ func TestChangedDataTypesAreCaught(t *testing.T) {
 // answering; the cases that could not run are not run, not failures, and
 // the verdict is the same on three runs in a row.
 func TestServerThatDiesIsReportedDead(t *testing.T) {
+	var first map[string]conformance.Status
 	for run := range 3 {
 		srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(2 * time.Second))
 		var front *httptest.Server
@@ -175,8 +177,30 @@ func TestServerThatDiesIsReportedDead(t *testing.T) {
 				t.Errorf("run %d: %s failed after the server died: %s", run, r.ID, r.Seen)
 			}
 		}
-		if n := rep.Count("", conformance.Skip); n == 0 {
-			t.Errorf("run %d: no case reported as not run", run)
+		// The hostile cases run one at a time in catalogue order: those
+		// before the killing one ran, every one after it is not run.
+		after := false
+		verdict := map[string]conformance.Status{}
+		for _, r := range rep.Results {
+			verdict[r.Name()] = r.Status
+			if r.Section != "Robustness" {
+				continue
+			}
+			notRun := r.Status == conformance.Skip && strings.HasPrefix(r.Seen, "not run: the server stopped answering after robust.not-messages")
+			if notRun != after {
+				t.Errorf("run %d: %s (%s, after robust.not-messages: %t) %s: %s", run, r.Name(), r.Status, after, map[bool]string{true: "was not run", false: "ran"}[notRun], r.Seen)
+			}
+			if r.ID == "robust.not-messages" {
+				after = true
+			}
+		}
+		if !after {
+			t.Fatalf("run %d: robust.not-messages is not in the report", run)
+		}
+		if first == nil {
+			first = verdict
+		} else if diff := cmp.Diff(first, verdict); diff != "" {
+			t.Errorf("run %d: the verdict differs from run 0 (-run 0 +run %d):\n%s", run, run, diff)
 		}
 	}
 }
@@ -200,5 +224,76 @@ func TestTextReportSectionsOnce(t *testing.T) {
 	}
 	if strings.Index(out, "a.2") > strings.Index(out, "b.1") {
 		t.Errorf("a.2 printed outside its section:\n%s", out)
+	}
+}
+
+// dropSupersededConnect passes requests to h, but when a second lone
+// /meta/connect of a session arrives while the first is held, it closes
+// the first one's connection without an answer, as Ruby Faye under puma
+// does (it forgets the held connect, and its socket is closed when Ruby
+// collects it).
+func dropSupersededConnect(h http.Handler) http.Handler {
+	var mu sync.Mutex
+	held := map[string]chan struct{}{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var msgs []struct{ Channel, ClientID string }
+		if r.Method != http.MethodPost || json.Unmarshal(body, &msgs) != nil || len(msgs) != 1 || msgs[0].Channel != "/meta/connect" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		dropped := make(chan struct{})
+		mu.Lock()
+		if prev := held[msgs[0].ClientID]; prev != nil {
+			close(prev)
+		}
+		held[msgs[0].ClientID] = dropped
+		mu.Unlock()
+		rec := httptest.NewRecorder()
+		done := make(chan struct{})
+		go func() { defer close(done); h.ServeHTTP(rec, r) }()
+		select {
+		case <-done:
+			mu.Lock()
+			if held[msgs[0].ClientID] == dropped {
+				delete(held, msgs[0].ClientID)
+			}
+			mu.Unlock()
+			for k, vs := range rec.Header() {
+				w.Header()[k] = vs
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		case <-dropped:
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			<-done
+		}
+	})
+}
+
+// A held /meta/connect whose connection the server closes without an
+// answer is reported as such: the suite never sends it again (a resent
+// connect is a new connect the server answers, which would hide the
+// dropped one), whether or not its connection was a reused one.
+func TestDroppedHeldConnectIsNotResent(t *testing.T) {
+	srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(2 * time.Second))
+	defer srv.Close()
+	front := httptest.NewServer(dropSupersededConnect(srv.Handler()))
+	defer front.Close()
+	for run := range 3 {
+		rep, err := conformance.Run(context.Background(), front.URL+"/bayeux", conformance.WithTransports(conformance.LongPolling),
+			conformance.WithCases("connect.superseded-reply", "connect.one-outstanding"), conformance.WithMaxWait(3*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]conformance.Status{"connect.superseded-reply": conformance.Fail, "connect.one-outstanding": conformance.Warn} {
+			r, ok := rep.Result(id)
+			if !ok || r.Status != want || !strings.Contains(r.Seen, "the first connect ended without an answer") || strings.Contains(r.Seen, "sent again") {
+				t.Errorf("run %d: %s %s, want %s (the first connect ended without an answer, not sent again): %s", run, id, r.Status, want, r.Seen)
+			}
+		}
 	}
 }

@@ -133,13 +133,30 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 		pmu  sync.Mutex
 		done int
 	)
+	// one runs case i (the caller holds a place in sem, if any).
+	one := func(i int, c caseRun) {
+		if id := e.died(); id != "" {
+			rep.Results[i].Status, rep.Results[i].Seen = Skip, "not run: the server stopped answering after "+id
+		} else {
+			e.runCase(ctx, c.caseDef, c.on, &rep.Results[i])
+			if st := rep.Results[i].Status; st == Fail || st == Warn {
+				e.checkAlive(ctx, c.id)
+			}
+		}
+		pmu.Lock()
+		done++
+		if cfg.progress != nil {
+			cfg.progress(done, len(cases), rep.Results[i])
+		}
+		pmu.Unlock()
+	}
 	// Two phases: the cases that send hostile input (the robustness
-	// section) run one at a time after the others, so that a server they
-	// kill is reported with the case that killed it.
+	// section) run after the others, one at a time in catalogue order, so
+	// that a server they kill is reported with the case that killed it and
+	// the same cases are not run on every run.
 	for _, hostile := range []bool{false, true} {
 		if hostile {
 			wg.Wait()
-			sem = make(chan struct{}, 1)
 		}
 		for i, c := range cases {
 			if (c.section == secRobust) != hostile {
@@ -156,6 +173,14 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 				pmu.Unlock()
 				continue
 			}
+			if hostile {
+				if ctx.Err() != nil {
+					rep.Results[i].Status, rep.Results[i].Seen = Skip, "run cancelled: "+ctx.Err().Error()
+					continue
+				}
+				one(i, c)
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -166,20 +191,7 @@ func Run(ctx context.Context, rawURL string, opts ...Option) (*Report, error) {
 					return
 				}
 				defer func() { <-sem }()
-				if id := e.died(); id != "" {
-					rep.Results[i].Status, rep.Results[i].Seen = Skip, "not run: the server stopped answering after "+id
-				} else {
-					e.runCase(ctx, c.caseDef, c.on, &rep.Results[i])
-					if st := rep.Results[i].Status; st == Fail || st == Warn {
-						e.checkAlive(ctx, c.id)
-					}
-				}
-				pmu.Lock()
-				done++
-				if cfg.progress != nil {
-					cfg.progress(done, len(cases), rep.Results[i])
-				}
-				pmu.Unlock()
+				one(i, c)
 			}()
 		}
 	}

@@ -120,8 +120,21 @@ func (s *session) sendRaw(ctx context.Context, body []byte, ids []string) (*exch
 	return x, nil
 }
 
+// heldKey marks the context of a request the server may hold (see
+// T.async): it goes on a connection of its own and is never sent again
+// (raw.HTTP.Held).
+type heldKey struct{}
+
+// httpFor returns the HTTP to send a request with ctx on.
+func (s *session) httpFor(ctx context.Context) *raw.HTTP {
+	if ctx.Value(heldKey{}) != nil {
+		return s.h.Held()
+	}
+	return s.h
+}
+
 func (s *session) post(ctx context.Context, contentType string, body []byte) (*exchange, error) {
-	resp, err := s.h.Post(ctx, s.t.e.url, contentType, body)
+	resp, err := s.httpFor(ctx).Post(ctx, s.t.e.url, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +150,7 @@ func (s *session) jsonp(ctx context.Context, body []byte, cb string) (*exchange,
 	if cb != "" {
 		q.Set("jsonp", cb)
 	}
-	resp, err := s.h.Get(ctx, s.t.e.url+"?"+q.Encode())
+	resp, err := s.httpFor(ctx).Get(ctx, s.t.e.url+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}

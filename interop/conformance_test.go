@@ -76,29 +76,46 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]conformance.Status{}
-			for _, r := range rep.Results {
-				if r.Status == conformance.Fail || r.Status == conformance.Warn {
-					got[r.Name()] = r.Status
-					if knownDeviations[kind][r.Name()] != r.Status {
-						t.Errorf("new deviation %s %s: %s", r.Name(), r.Status, r.Seen)
-					}
-				}
-			}
-			for name, st := range knownDeviations[kind] {
-				if got[name] != st {
-					r := resultNamed(rep, name)
-					t.Errorf("known deviation %s (%s) is now %s: %s", name, st, r.Status, r.Seen)
-				}
-			}
+			got := checkDeviations(t, rep, knownDeviations[kind])
 			p.checkAlive(t)
-			if t.Failed() || verbose {
-				var b strings.Builder
-				_ = rep.WriteText(&b)
-				t.Logf("report:\n%s", b.String())
-			}
+			logReport(t, rep)
 			t.Logf("%s: %d cases in %s; deviations %v", kind, len(rep.Results), rep.Duration, slices.Sorted(maps.Keys(got)))
 		})
+	}
+}
+
+// checkDeviations compares the results that failed or warned with known
+// (keyed by Result.Name): a new failure or warning, or a known one that
+// went away or changed status, fails the test. It returns the deviations
+// seen.
+func checkDeviations(t *testing.T, rep *conformance.Report, known map[string]conformance.Status) map[string]conformance.Status {
+	t.Helper()
+	got := map[string]conformance.Status{}
+	for _, r := range rep.Results {
+		if r.Status == conformance.Fail || r.Status == conformance.Warn {
+			got[r.Name()] = r.Status
+			if known[r.Name()] != r.Status {
+				t.Errorf("new deviation %s %s: %s", r.Name(), r.Status, r.Seen)
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(known)) {
+		if st := known[name]; got[name] != st {
+			r := resultNamed(rep, name)
+			t.Errorf("known deviation %s (%s) is now %s: %s", name, st, r.Status, r.Seen)
+		}
+	}
+	return got
+}
+
+// logReport logs the text report when the test failed or
+// BAYEUX_INTEROP_LOG=1.
+func logReport(t *testing.T, rep *conformance.Report) {
+	t.Helper()
+	if t.Failed() || verbose {
+		var b strings.Builder
+		_ = rep.WriteText(&b)
+		t.Logf("report:\n%s", b.String())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/cookiejar"
+	"sync"
 	"time"
 
 	"github.com/bayeux-go/sdk/wire"
@@ -37,6 +38,10 @@ type Response struct {
 type HTTP struct {
 	w   *wire.HTTP
 	jar http.CookieJar
+	rt  http.RoundTripper
+
+	heldOnce sync.Once
+	held     *HTTP
 }
 
 // NewHTTP returns an HTTP sending with rt (nil: http.DefaultTransport) and
@@ -46,8 +51,32 @@ func NewHTTP(rt http.RoundTripper) *HTTP {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return &HTTP{jar: jar, w: wire.NewHTTP(wire.WithClient(&http.Client{Transport: rt}), wire.WithJar(jar),
+	return &HTTP{jar: jar, rt: rt, w: wire.NewHTTP(wire.WithClient(&http.Client{Transport: rt}), wire.WithJar(jar),
 		wire.WithMaxBodyBytes(MaxResponseBytes), wire.WithReuseRetry(true), wire.WithResendUncertain(true))}
+}
+
+// Held returns an HTTP, with the same cookie jar, for requests the server
+// may hold (a lone /meta/connect): each is sent on a connection of its
+// own and never sent again. A held request that fails has reached the
+// server, which may have acted on it (a connect that ended the previous
+// one); sent again, it would be a new request whose answer hides how the
+// first one ended. On a fresh connection a failure is the server's.
+// With a RoundTripper other than *http.Transport, connections may still
+// be reused, but nothing is sent again.
+func (h *HTTP) Held() *HTTP {
+	h.heldOnce.Do(func() {
+		rt := h.rt
+		if tr, ok := rt.(*http.Transport); ok {
+			tr = tr.Clone()
+			tr.DisableKeepAlives = true
+			rt = tr
+		}
+		h.held = &HTTP{jar: h.jar, rt: rt, w: wire.NewHTTP(wire.WithClient(&http.Client{Transport: rt}), wire.WithJar(h.jar),
+			wire.WithMaxBodyBytes(MaxResponseBytes))}
+		h.held.heldOnce.Do(func() {})
+		h.held.held = h.held
+	})
+	return h.held
 }
 
 // Jar returns the cookie jar, to share it with a websocket dial.
