@@ -64,6 +64,15 @@ var knownDeviations = map[string]map[string]conformance.Status{
 	},
 }
 
+// intermittentDeviations are results a server fails on some runs only,
+// because of a race in the server itself: each may pass or get the status
+// given, and nothing else. Node Faye's disconnect over websocket: its
+// disconnect handler closes the socket (destroyClient) before it sends the
+// reply, which then sometimes never leaves (docs/conformance.md).
+var intermittentDeviations = map[string]map[string]conformance.Status{
+	"faye": {"disconnect.success [websocket]": conformance.Fail},
+}
+
 // TestConformance runs the conformance suite against Faye and
 // cometd-nodejs-server and compares what they do not pass with the known
 // deviations.
@@ -76,7 +85,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := checkDeviations(t, rep, knownDeviations[kind])
+			got := checkDeviations(t, rep, knownDeviations[kind], intermittentDeviations[kind])
 			p.checkAlive(t)
 			logReport(t, rep)
 			t.Logf("%s: %d cases in %s; deviations %v", kind, len(rep.Results), rep.Duration, slices.Sorted(maps.Keys(got)))
@@ -86,15 +95,16 @@ func TestConformance(t *testing.T) {
 
 // checkDeviations compares the results that failed or warned with known
 // (keyed by Result.Name): a new failure or warning, or a known one that
-// went away or changed status, fails the test. It returns the deviations
+// went away or changed status, fails the test; an intermittent one may
+// come and go, with its status. It returns the deviations
 // seen.
-func checkDeviations(t *testing.T, rep *conformance.Report, known map[string]conformance.Status) map[string]conformance.Status {
+func checkDeviations(t *testing.T, rep *conformance.Report, known, intermittent map[string]conformance.Status) map[string]conformance.Status {
 	t.Helper()
 	got := map[string]conformance.Status{}
 	for _, r := range rep.Results {
 		if r.Status == conformance.Fail || r.Status == conformance.Warn {
 			got[r.Name()] = r.Status
-			if known[r.Name()] != r.Status {
+			if known[r.Name()] != r.Status && intermittent[r.Name()] != r.Status {
 				t.Errorf("new deviation %s %s: %s", r.Name(), r.Status, r.Seen)
 			}
 		}
