@@ -490,6 +490,37 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestServeCookieBinding: serve -cookie-binding binds sessions to their
+// cookie and advises multiple-clients, so the two cases serve warns on
+// without it pass, and a client with a cookie jar works against it.
+func TestServeCookieBinding(t *testing.T) {
+	for _, binding := range []bool{false, true} {
+		args := []string{"serve", "-addr", "127.0.0.1:0"}
+		if binding {
+			args = append(args, "-cookie-binding")
+		}
+		srv := start(t, args...)
+		srv.stdout.waitFor(t, "\n")
+		first, _, _ := strings.Cut(srv.stdout.String(), "\n")
+		u := first[strings.Index(first, "http://"):]
+		code, out, errOut := runCLI(t, "conformance", "--case=session.hijack,session.multiple-clients", u)
+		want, status := 0, "PASS  "
+		if !binding {
+			status = "WARN  "
+		}
+		if code != want || strings.Count(out, status) != 2 {
+			t.Errorf("serve -cookie-binding=%v: conformance exit %d, want %d and both cases %s:\n%s%s", binding, code, want, status, out, errOut)
+		}
+		code, out, errOut = runCLI(t, "pub", "-url", u, "/service/echo", `"hi"`)
+		if code != 0 || !strings.Contains(out, `"data":"hi"`) {
+			t.Errorf("pub against serve -cookie-binding=%v: exit %d, %s %s", binding, code, out, errOut)
+		}
+		if code := srv.signal(os.Interrupt); code != 0 {
+			t.Errorf("serve exit %d: %s", code, srv.stderr)
+		}
+	}
+}
+
 func TestReachableURL(t *testing.T) {
 	for _, tc := range []struct{ asked, listening, want string }{
 		{"0.0.0.0:8098", "[::]:8098", "http://127.0.0.1:8098/bayeux"},

@@ -35,7 +35,9 @@ design of a test server: session.hijack (it sets the BAYEUX_BROWSER cookie
 but identifies sessions by clientId alone, so that clients without a cookie
 jar, such as gobayeux, work) and session.multiple-clients (it holds the
 connect of every session of one browser rather than advising
-multiple-clients).`,
+multiple-clients). With -cookie-binding it binds each session to its
+BAYEUX_BROWSER cookie and advises multiple-clients, as CometD does, and
+passes every case (clients then need a cookie jar).`,
 		example: `bayeux serve
 bayeux serve -addr 0.0.0.0:8098 -path /cometd
 bayeux serve --replay=1h`,
@@ -44,10 +46,11 @@ bayeux serve --replay=1h`,
 			addr := fs.String("addr", "127.0.0.1:8080", "the `host:port` to listen on")
 			path := fs.String("path", "/bayeux", "the URL path the server answers on")
 			timeout := fs.Duration("timeout", 20*time.Second, "how long a /meta/connect is held when nothing happens")
+			binding := fs.Bool("cookie-binding", false, "bind each session to its BAYEUX_BROWSER cookie, as CometD does (clients need a cookie jar)")
 			var replay replayLogFlag
 			fs.Var(&replay, "replay", "keep a replay log of the messages clients publish, each event for `RETENTION` (--replay alone: 72h)")
 			return func(ctx context.Context, e *env, _ []string) error {
-				return serve(ctx, e, *addr, *path, *timeout, replay)
+				return serve(ctx, e, *addr, *path, *timeout, *binding, replay)
 			}
 		},
 	})
@@ -87,12 +90,12 @@ func (f *replayLogFlag) Set(v string) error {
 	return nil
 }
 
-func serve(ctx context.Context, e *env, addr, path string, timeout time.Duration, replay replayLogFlag) error {
+func serve(ctx context.Context, e *env, addr, path string, timeout time.Duration, binding bool, replay replayLogFlag) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	opts := []bayeuxtest.Option{bayeuxtest.WithTimeout(timeout), bayeuxtest.WithPath(path)}
+	opts := []bayeuxtest.Option{bayeuxtest.WithTimeout(timeout), bayeuxtest.WithPath(path), bayeuxtest.WithCookieBinding(binding)}
 	if replay.on {
 		opts = append(opts, bayeuxtest.WithReplay(replay.retention), bayeuxtest.WithReplayForPublishes(true))
 	}
