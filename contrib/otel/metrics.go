@@ -74,3 +74,46 @@ func Register(c *bayeux.Client, mp metric.MeterProvider) (metric.Registration, e
 		return nil
 	}, consumed, sent, sessions, connects, tfail, queued)
 }
+
+// RegisterSubscription reports s's Stats through instruments of a meter
+// from mp, read when the metrics are collected, with the subscription's
+// channel as messaging.destination.name: for a wildcard subscription the
+// pattern ("/orders/*"), never each channel it matched, so that the
+// number of series stays the number of subscriptions.
+// bayeux.subscription.consumed.messages counts its events by outcome
+// (delivered, or dropped with error.type queue_full);
+// bayeux.subscription.queue.size and bayeux.subscription.queue.high_water
+// are its queue now and at its fullest. Unregister the returned
+// registration when the subscription ends.
+func RegisterSubscription(s *bayeux.Subscription, mp metric.MeterProvider) (metric.Registration, error) {
+	m := mp.Meter(ScopeName)
+	consumed, err := m.Int64ObservableCounter("bayeux.subscription.consumed.messages",
+		metric.WithDescription("Events of a subscription, by outcome."), metric.WithUnit("{message}"))
+	if err != nil {
+		return nil, err
+	}
+	queued, err := m.Int64ObservableGauge("bayeux.subscription.queue.size",
+		metric.WithDescription("Events waiting in a subscription's queue."), metric.WithUnit("{message}"))
+	if err != nil {
+		return nil, err
+	}
+	high, err := m.Int64ObservableGauge("bayeux.subscription.queue.high_water",
+		metric.WithDescription("The most events a subscription's queue held at once."), metric.WithUnit("{message}"))
+	if err != nil {
+		return nil, err
+	}
+	system := attribute.String("messaging.system", "bayeux")
+	dest := attribute.String("messaging.destination.name", string(s.Stats().Channel))
+	delivered := metric.WithAttributeSet(attribute.NewSet(system, dest, attribute.String("outcome", "delivered")))
+	dropped := metric.WithAttributeSet(attribute.NewSet(system, dest, attribute.String("outcome", "dropped"),
+		attribute.String("error.type", "queue_full")))
+	plain := metric.WithAttributeSet(attribute.NewSet(system, dest))
+	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := s.Stats()
+		o.ObserveInt64(consumed, int64(st.Delivered), delivered)
+		o.ObserveInt64(consumed, int64(st.Dropped), dropped)
+		o.ObserveInt64(queued, int64(st.Queued), plain)
+		o.ObserveInt64(high, int64(st.QueueHighWater), plain)
+		return nil
+	}, consumed, queued, high)
+}
