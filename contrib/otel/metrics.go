@@ -20,6 +20,13 @@ const ScopeName = "github.com/bayeux-go/sdk/contrib/otel"
 // and the queue. Unregister the returned registration before the client
 // is dropped.
 func Register(c *bayeux.Client, mp metric.MeterProvider) (metric.Registration, error) {
+	return RegisterStats(c.Stats, mp)
+}
+
+// RegisterStats is Register for counters read from stats at each
+// collection: the sum of several clients' Stats, say (a load generator's
+// sessions), reported as one.
+func RegisterStats(stats func() bayeux.Stats, mp metric.MeterProvider) (metric.Registration, error) {
 	m := mp.Meter(ScopeName)
 	consumed, err := m.Int64ObservableCounter("messaging.client.consumed.messages",
 		metric.WithDescription("Events received by the client, by outcome."), metric.WithUnit("{message}"))
@@ -53,7 +60,7 @@ func Register(c *bayeux.Client, mp metric.MeterProvider) (metric.Registration, e
 	}
 	system := attribute.String("messaging.system", "bayeux")
 	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		s := c.Stats()
+		s := stats()
 		tr := attribute.String("network.transport", s.Transport)
 		obs := func(i metric.Int64Observable, v uint64, kv ...attribute.KeyValue) {
 			o.ObserveInt64(i, int64(v), metric.WithAttributes(append([]attribute.KeyValue{system, tr}, kv...)...))
