@@ -115,6 +115,7 @@ var notOurs = map[string]string{
 	"than M/TTL over one TTL** (20% with the defaults":                      "contrib/redis's default, checked by its TestHADocsClaims",
 	"the TTL, 10 s by default; `--replay ID` where a channel starts":        "bayeux sub -lease, contrib/redis's DefaultLeaseTTL, checked by its TestHADocsClaims",
 	"# KILLS=5 LEASE=2s by default; needs redis-server":                     "contrib/redis/scripts/kill9.sh's defaults, checked by contrib/redis's TestHADocsClaims",
+	"(CometD's default `duplicateMetaConnectHttpResponseCode`)":             "CometD's (Java) server default, a statement about another server",
 }
 
 // docText reads README.md and docs/*.md, by the path a reader knows them.
