@@ -516,9 +516,6 @@ func (t *T) publish(s *session, ch string, data any) *exchange {
 // wait is how long a case waits for an event that should arrive.
 func (t *T) wait() time.Duration { return t.e.hold + 2*time.Second }
 
-// quiet is how long a case waits to be sure that an event does not arrive.
-func (t *T) quiet() time.Duration { return min(t.e.hold, time.Second) + 500*time.Millisecond }
-
 // unreachable reports whether seen is the evidence of a server that did
 // not answer at all.
 func unreachable(seen string) bool {
