@@ -17,7 +17,8 @@ import (
 
 // ExtKey is the key in a message's ext under which Extension puts the
 // W3C trace context (traceparent, tracestate) and the publish time
-// ("ts", RFC 3339 with nanoseconds).
+// ("ts", RFC 3339 with nanoseconds): when the publish's span is sampled,
+// or (the time only) with WithPublishTime.
 const ExtKey = "otel"
 
 // Option configures an Extension.
