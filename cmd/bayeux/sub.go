@@ -49,7 +49,11 @@ Each CHANNEL must be a channel name; --replay ID then sets where a channel
 starts when the group has no position for it yet (default -1, new events).
 A member's full -queue slows its session down rather than dropping events:
 a dropped event would let the group's position move past it. See
-docs/ha.md.`,
+docs/ha.md.
+
+With -metrics ADDR (:9464, say), sub serves the client's and each
+subscription's counters, handler time and delivery lag in Prometheus text
+at http://ADDR/metrics (see docs/observability.md).`,
 		example: `bayeux sub '/chat/**'
 bayeux sub -url https://example.com/cometd -transport long-polling -v /news /sports/*
 bayeux sub --replay -2 /chat/general
