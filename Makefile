@@ -18,7 +18,7 @@ FUZZTIME ?= 1m
 # The modules of the repository, listed in go.work: the SDK itself, the CLI
 # (a module of its own so that its dependencies stay out of the SDK's
 # go.mod) and the integrations with other systems.
-MODULES = . cmd/bayeux contrib/otel contrib/redis contrib/salesforce examples/ha-consumer examples/salesforce-cdc
+MODULES = . cmd/bayeux contrib/otel contrib/redis contrib/salesforce examples/ha-consumer examples/observability examples/salesforce-cdc
 
 # Go files of the repository (not those under node_modules).
 GOFILES = $(shell find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*')

@@ -256,14 +256,23 @@ func (h *hooks) retry(request, reply *Message, err error) bool {
 // startPublish calls the publish extensions for m and returns what to
 // call with the outcome (nil when there are none).
 func (h *hooks) startPublish(ctx context.Context, m *Message) func(reply *Message, err error) {
-	if len(h.publishes) == 0 {
+	switch len(h.publishes) {
+	case 0:
 		return nil
+	case 1:
+		return h.publishes[0].StartPublish(ctx, m)
 	}
 	ends := make([]func(*Message, error), 0, len(h.publishes))
 	for _, p := range h.publishes {
 		if end := p.StartPublish(ctx, m); end != nil {
 			ends = append(ends, end)
 		}
+	}
+	switch len(ends) {
+	case 0:
+		return nil
+	case 1:
+		return ends[0]
 	}
 	return func(reply *Message, err error) {
 		for _, end := range ends {

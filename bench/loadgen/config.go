@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/bayeux-go/sdk/bayeux"
 )
 
 // Transport names accepted in Config.Transport.
@@ -22,6 +24,11 @@ type Config struct {
 	Transport string `json:"transport"`
 	// Clients is the number of subscriber sessions. Default 10.
 	Clients int `json:"clients"`
+	// ClientOptions are added to the options of every session, and
+	// OnClient, when set, is called with each session made (before it
+	// connects): how `bayeux bench -metrics` instruments them.
+	ClientOptions []bayeux.Option      `json:"-"`
+	OnClient      func(*bayeux.Client) `json:"-"`
 	// Publishers is the number of publishing sessions (not subscribed to
 	// anything). Default 1.
 	Publishers int `json:"publishers"`

@@ -111,7 +111,12 @@ func (r *run) newClient() (*bayeux.Client, error) {
 	if r.cfg.Transport == WebSocket {
 		t = websocket.New()
 	}
-	return bayeux.NewClient(r.cfg.URL, bayeux.WithTransports(t), bayeux.WithErrorHandler(r.clientError))
+	opts := append([]bayeux.Option{bayeux.WithTransports(t), bayeux.WithErrorHandler(r.clientError)}, r.cfg.ClientOptions...)
+	c, err := bayeux.NewClient(r.cfg.URL, opts...)
+	if err == nil && r.cfg.OnClient != nil {
+		r.cfg.OnClient(c)
+	}
+	return c, err
 }
 
 func (r *run) clientError(err error) {

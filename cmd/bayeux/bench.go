@@ -11,8 +11,10 @@ import (
 	"os/exec"
 	"runtime/pprof"
 	"runtime/trace"
+	"sync"
 	"time"
 
+	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/bench/loadgen"
 )
@@ -52,11 +54,12 @@ bayeux bench -url http://127.0.0.1:8000/faye -transport long-polling -o result.j
 			serverTrace := fs.String("server-trace", "", "write an execution trace of the bayeuxtest server process to this file")
 			serveOnly := fs.Bool("serve", false, "only run the server: print \"LISTEN <url>\" and serve until standard input ends")
 			addr := fs.String("addr", "127.0.0.1:0", "address the server listens on, with -serve")
+			metricsAddr := fs.String("metrics", "", metricsHelp)
 			pushInterval := fs.Duration("push-interval", 0, "with the bayeuxtest server: least time between two websocket frames of events to one connection (0: write at once)")
 			return func(ctx context.Context, e *env, _ []string) error {
 				o := benchOptions{cfg: cfg, out: *out, cpuprofile: *cpuprofile, serverProfile: *serverProfile,
 					traceFile: *traceFile, serverTrace: *serverTrace, serveOnly: *serveOnly, addr: *addr,
-					pushInterval: *pushInterval}
+					pushInterval: *pushInterval, metrics: *metricsAddr}
 				return bench(ctx, o, e.stdout, e.stderr, e.stderrTTY)
 			}
 		},
@@ -70,6 +73,7 @@ type benchOptions struct {
 	serveOnly                                              bool
 	addr                                                   string
 	pushInterval                                           time.Duration
+	metrics                                                string
 }
 
 // bench runs `bayeux bench`.
@@ -108,6 +112,32 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer, stderr
 	}
 	if stderrTTY {
 		cfg.Progress = stderr
+	}
+	ms, err := startMetrics(o.metrics)
+	if err != nil {
+		return fmt.Errorf("-metrics: %w", err)
+	}
+	defer ms.close()
+	if ms != nil {
+		if cfg.ClientOptions, err = ms.options(); err != nil {
+			return err
+		}
+		var mu sync.Mutex
+		var clients []*bayeux.Client
+		cfg.OnClient = func(c *bayeux.Client) { mu.Lock(); clients = append(clients, c); mu.Unlock() }
+		if err := ms.registerStats(func() bayeux.Stats {
+			mu.Lock()
+			cs := clients[:len(clients):len(clients)]
+			mu.Unlock()
+			all := make([]bayeux.Stats, 0, len(cs))
+			for _, c := range cs {
+				all = append(all, c.Stats())
+			}
+			return sumStats(all)
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "bayeux: serving metrics at http://%s/metrics\n", ms.addr)
 	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {

@@ -50,7 +50,11 @@ Each CHANNEL must be a channel name; --replay ID then sets where a channel
 starts when the group has no position for it yet (default -1, new events).
 A member's full -queue slows its session down rather than dropping events:
 a dropped event would let the group's position move past it. See
-docs/ha.md.`,
+docs/ha.md.
+
+With -metrics ADDR (:9464, say), sub serves the client's and each
+subscription's counters, handler time and delivery lag in Prometheus text
+at http://ADDR/metrics (see docs/observability.md).`,
 		example: `bayeux sub '/chat/**'
 bayeux sub -url https://example.com/cometd -transport long-polling -v /news /sports/*
 bayeux sub --replay -2 /chat/general
@@ -66,11 +70,15 @@ bayeux sub -group orders -redis redis://127.0.0.1:6379/0 -lease 2s --replay -2 /
 			fs.StringVar(&g.name, "group", "", "join the consumer group `NAME` (with -redis): one member prints, the others take over")
 			fs.StringVar(&g.redis, "redis", "", "the Redis `URL` (redis://host:port/db) holding the group's lease and position")
 			fs.DurationVar(&g.lease, "lease", bayeuxredis.DefaultLeaseTTL, "with -group, the lease's time to live: a dead member is replaced within it plus a third of it")
+			metricsAddr := fs.String("metrics", "", metricsHelp)
 			return func(ctx context.Context, e *env, args []string) error {
 				if g.set() {
+					if *metricsAddr != "" {
+						return &usageError{cmd: "sub", msg: "-metrics does not apply to -group members"}
+					}
 					return subGroup(ctx, e, &cf, g, *queue, from, args)
 				}
-				return sub(ctx, e, &cf, *queue, from, args)
+				return sub(ctx, e, &cf, *queue, from, *metricsAddr, args)
 			}
 		},
 	})
@@ -98,7 +106,7 @@ func (f *replayFromFlag) Set(v string) error {
 	return nil
 }
 
-func sub(ctx context.Context, e *env, cf *clientFlags, queue int, from replayFromFlag, channels []string) error {
+func sub(ctx context.Context, e *env, cf *clientFlags, queue int, from replayFromFlag, metricsAddr string, channels []string) error {
 	if queue < 1 {
 		return &usageError{cmd: "sub", msg: "-queue must be at least 1"}
 	}
@@ -116,7 +124,18 @@ func sub(ctx context.Context, e *env, cf *clientFlags, queue int, from replayFro
 	s := newStatus(e, cf.verbose)
 	drops := newDropReporter(s)
 	defer drops.flush()
-	var more []bayeux.Option
+	ms, err := startMetrics(metricsAddr)
+	if err != nil {
+		return fmt.Errorf("-metrics: %w", err)
+	}
+	defer ms.close()
+	more, err := ms.options()
+	if err != nil {
+		return err
+	}
+	if ms != nil {
+		s.warnf("serving metrics at http://%s/metrics", ms.addr)
+	}
 	var rx *replay.Extension
 	if from.set {
 		rx = replay.New(replay.WithStart(from.id))
@@ -137,6 +156,9 @@ func sub(ctx context.Context, e *env, cf *clientFlags, queue int, from replayFro
 		return err
 	}
 	defer disconnect(c)
+	if err := ms.registerClient(c); err != nil {
+		return err
+	}
 	if rx != nil && !rx.Enabled() {
 		s.warnf("the server did not agree to replay (no ext.replay in its handshake reply): new events only")
 	}
@@ -150,11 +172,15 @@ func sub(ctx context.Context, e *env, cf *clientFlags, queue int, from replayFro
 	}
 	out := &jsonLines{enc: json.NewEncoder(e.stdout), failed: make(chan struct{})}
 	for _, ch := range channels {
-		if _, err := c.Subscribe(ctx, bayeux.Channel(ch), out.write); err != nil {
+		sub, err := c.Subscribe(ctx, bayeux.Channel(ch), out.write)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("subscribe to %s: %w", ch, err)
+		}
+		if err := ms.registerSubscription(sub); err != nil {
+			return err
 		}
 	}
 	select {

@@ -2,6 +2,8 @@ package otelbayeux
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bayeux-go/sdk/bayeux"
@@ -15,7 +17,8 @@ import (
 
 // ExtKey is the key in a message's ext under which Extension puts the
 // W3C trace context (traceparent, tracestate) and the publish time
-// ("ts", RFC 3339 with nanoseconds).
+// ("ts", RFC 3339 with nanoseconds): when the publish's span is sampled,
+// or (the time only) with WithPublishTime.
 const ExtKey = "otel"
 
 // Option configures an Extension.
@@ -25,6 +28,7 @@ type config struct {
 	mp metric.MeterProvider
 	tp trace.TracerProvider
 	pr propagation.TextMapPropagator
+	ts bool
 }
 
 // WithMeterProvider sets the MeterProvider of the handler-time and
@@ -40,6 +44,14 @@ func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config)
 // ext; the default is W3C trace context (traceparent and tracestate).
 func WithPropagator(p propagation.TextMapPropagator) Option { return func(c *config) { c.pr = p } }
 
+// WithPublishTime makes every publish carry its time in ext, so that a
+// subscriber using this package records bayeux.client.delivery.lag for
+// it. Without it, only a publish whose span is sampled carries its time
+// (with its trace context): an ext on every message costs its encoding at
+// the publisher, at the server and at each subscriber, about as much as
+// the rest of a delivery.
+func WithPublishTime() Option { return func(c *config) { c.ts = true } }
+
 // Extension is a bayeux extension (bayeux.WithExtensions) that traces
 // and times publishes and handler calls: a producer span per publish,
 // child of the span in the caller's context, whose trace context goes in
@@ -54,6 +66,10 @@ type Extension struct {
 	process metric.Float64Histogram
 	lag     metric.Float64Histogram
 	now     func() time.Time
+	ts      bool
+
+	channels sync.Map // bayeux.Channel → *channelAttrs
+	cached   atomic.Int64
 }
 
 // New returns an Extension using the providers the options give.
@@ -82,7 +98,7 @@ func New(opts ...Option) (*Extension, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Extension{tracer: cfg.tp.Tracer(ScopeName), prop: cfg.pr, process: process, lag: lag, now: time.Now}, nil
+	return &Extension{tracer: cfg.tp.Tracer(ScopeName), prop: cfg.pr, process: process, lag: lag, now: time.Now, ts: cfg.ts}, nil
 }
 
 // Outgoing does nothing: the trace context is added by StartPublish.
@@ -102,18 +118,77 @@ func (*Extension) Name() string { return "otel" }
 
 var systemAttr = attribute.String("messaging.system", "bayeux")
 
-// StartPublish starts a producer span "send <channel>" and writes its
-// trace context and the publish time into m.Ext[ExtKey].
-func (e *Extension) StartPublish(ctx context.Context, m *bayeux.Message) func(*bayeux.Message, error) {
-	ctx, span := e.tracer.Start(ctx, "send "+string(m.Channel), trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(systemAttr, attribute.String("messaging.operation.type", "send"),
-			attribute.String("messaging.destination.name", string(m.Channel))))
-	carrier := mapCarrier{"ts": e.now().UTC().Format(time.RFC3339Nano)}
-	e.prop.Inject(ctx, carrier)
-	if m.Ext == nil {
-		m.Ext = make(map[string]any, 1)
+// maxCachedChannels bounds the attributes and span options kept per
+// channel: beyond it (a publisher writing to ever new channels) they are
+// built per message instead.
+const maxCachedChannels = 1024
+
+// channelAttrs are what a channel's spans and measurements carry, built
+// once per channel so that a message costs no attribute set or option.
+// Spans start with their kind only, and get their attributes once they
+// are known to be recorded: a span sampled off costs no attribute copy.
+type channelAttrs struct {
+	sendName, processName   string
+	sendOpts, processOpts   []trace.SpanStartOption
+	sendAttrs, processAttrs []attribute.KeyValue
+	ok, panicked, lag       []metric.RecordOption
+}
+
+func newChannelAttrs(ch bayeux.Channel) *channelAttrs {
+	dest := attribute.String("messaging.destination.name", string(ch))
+	set := metric.WithAttributeSet(attribute.NewSet(systemAttr, dest))
+	return &channelAttrs{
+		sendName:     "send " + string(ch),
+		processName:  "process " + string(ch),
+		sendOpts:     []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)},
+		processOpts:  []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)},
+		sendAttrs:    []attribute.KeyValue{systemAttr, attribute.String("messaging.operation.type", "send"), dest},
+		processAttrs: []attribute.KeyValue{systemAttr, attribute.String("messaging.operation.type", "process"), dest},
+		ok:           []metric.RecordOption{set},
+		panicked:     []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(systemAttr, dest, attribute.String("error.type", "panic")))},
+		lag:          []metric.RecordOption{set},
 	}
-	m.Ext[ExtKey] = map[string]string(carrier)
+}
+
+// attrs returns the cached attributes of ch.
+func (e *Extension) attrs(ch bayeux.Channel) *channelAttrs {
+	if a, ok := e.channels.Load(ch); ok {
+		return a.(*channelAttrs)
+	}
+	a := newChannelAttrs(ch)
+	if e.cached.Load() < maxCachedChannels {
+		if old, loaded := e.channels.LoadOrStore(ch, a); loaded {
+			return old.(*channelAttrs)
+		}
+		e.cached.Add(1)
+	}
+	return a
+}
+
+// StartPublish starts a producer span "send <channel>". When the span is
+// sampled, it writes the span's trace context and the publish time into
+// m.Ext[ExtKey]; when it is not, only the publish time, and only with
+// WithPublishTime. A value the caller put in m.Ext[ExtKey] is left as it
+// is. A span that is not recorded costs no end function.
+func (e *Extension) StartPublish(ctx context.Context, m *bayeux.Message) func(*bayeux.Message, error) {
+	a := e.attrs(m.Channel)
+	ctx, span := e.tracer.Start(ctx, a.sendName, a.sendOpts...)
+	sampled := span.SpanContext().IsSampled()
+	if _, taken := m.Ext[ExtKey]; !taken && (sampled || e.ts) {
+		carrier := mapCarrier{"ts": e.now().UTC().Format(time.RFC3339Nano)}
+		if sampled {
+			e.prop.Inject(ctx, carrier)
+		}
+		if m.Ext == nil {
+			m.Ext = make(map[string]any, 1)
+		}
+		m.Ext[ExtKey] = map[string]string(carrier)
+	}
+	if !span.IsRecording() {
+		span.End()
+		return nil
+	}
+	span.SetAttributes(a.sendAttrs...)
 	return func(_ *bayeux.Message, err error) {
 		if err != nil {
 			span.RecordError(err)
@@ -127,25 +202,26 @@ func (e *Extension) StartPublish(ctx context.Context, m *bayeux.Message) func(*b
 // the trace context in the event's ext, records the delivery lag, and
 // times the handler.
 func (e *Extension) StartHandler(sub bayeux.Channel, m *bayeux.Message) func(bool) {
-	start := e.now()
-	dest := attribute.String("messaging.destination.name", string(sub))
+	a, start := e.attrs(sub), e.now()
 	carrier := extCarrier(m)
 	if sent, ok := publishTime(carrier, m.Data); ok {
-		e.lag.Record(context.Background(), start.Sub(sent).Seconds(), metric.WithAttributes(systemAttr, dest))
+		e.lag.Record(context.Background(), start.Sub(sent).Seconds(), a.lag...)
 	}
 	ctx := context.Background()
-	if carrier != nil {
+	if carrier != nil && carrier.Get("traceparent") != "" {
 		ctx = e.prop.Extract(ctx, carrier)
 	}
-	_, span := e.tracer.Start(ctx, "process "+string(sub), trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(systemAttr, attribute.String("messaging.operation.type", "process"), dest))
+	_, span := e.tracer.Start(ctx, a.processName, a.processOpts...)
+	if span.IsRecording() {
+		span.SetAttributes(a.processAttrs...)
+	}
 	return func(panicked bool) {
 		d := e.now().Sub(start).Seconds()
 		if panicked {
 			span.SetStatus(codes.Error, "handler panicked")
-			e.process.Record(context.Background(), d, metric.WithAttributes(systemAttr, dest, attribute.String("error.type", "panic")))
+			e.process.Record(context.Background(), d, a.panicked...)
 		} else {
-			e.process.Record(context.Background(), d, metric.WithAttributes(systemAttr, dest))
+			e.process.Record(context.Background(), d, a.ok...)
 		}
 		span.End()
 	}
@@ -153,10 +229,12 @@ func (e *Extension) StartHandler(sub bayeux.Channel, m *bayeux.Message) func(boo
 
 // publishTime reads when the event was published: ext's "ts", or a
 // Salesforce event's data.event.createdDate or data.payload.CreatedDate.
-func publishTime(c mapCarrier, data []byte) (time.Time, bool) {
-	if s := c.Get("ts"); s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		return t, err == nil
+func publishTime(c propagation.TextMapCarrier, data []byte) (time.Time, bool) {
+	if c != nil {
+		if s := c.Get("ts"); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			return t, err == nil
+		}
 	}
 	raw, ok := bayeux.RawField(data, "event", "createdDate")
 	if !ok {
@@ -186,20 +264,28 @@ func (c mapCarrier) Keys() []string {
 	return keys
 }
 
+// anyCarrier is ext[ExtKey] of a received message, a JSON object decoded
+// as map[string]any, read in place as a propagation.TextMapCarrier.
+type anyCarrier map[string]any
+
+func (c anyCarrier) Get(k string) string { s, _ := c[k].(string); return s }
+func (c anyCarrier) Set(k, v string)     { c[k] = v }
+func (c anyCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 // extCarrier reads ext[ExtKey] of a received message: a JSON object
 // decoded as map[string]any (or, in process, the map StartPublish made).
-func extCarrier(m *bayeux.Message) mapCarrier {
+func extCarrier(m *bayeux.Message) propagation.TextMapCarrier {
 	switch v := m.Ext[ExtKey].(type) {
 	case map[string]string:
-		return v
+		return mapCarrier(v)
 	case map[string]any:
-		c := make(mapCarrier, len(v))
-		for k, x := range v {
-			if s, ok := x.(string); ok {
-				c[k] = s
-			}
-		}
-		return c
+		return anyCarrier(v)
 	}
 	return nil
 }
