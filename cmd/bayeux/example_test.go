@@ -29,7 +29,9 @@ func Example_help() {
 	// but identifies sessions by clientId alone, so that clients without a cookie
 	// jar, such as gobayeux, work) and session.multiple-clients (it holds the
 	// connect of every session of one browser rather than advising
-	// multiple-clients).
+	// multiple-clients). With -cookie-binding it binds each session to its
+	// BAYEUX_BROWSER cookie and advises multiple-clients, as CometD does, and
+	// passes every case (clients then need a cookie jar).
 	//
 	// example:
 	//   bayeux serve
@@ -39,6 +41,8 @@ func Example_help() {
 	// flags (before or after the arguments; -- ends them):
 	//   -addr host:port
 	//     	the host:port to listen on (default "127.0.0.1:8080")
+	//   -cookie-binding
+	//     	bind each session to its BAYEUX_BROWSER cookie, as CometD does (clients need a cookie jar)
 	//   -path string
 	//     	the URL path the server answers on (default "/bayeux")
 	//   -replay RETENTION
