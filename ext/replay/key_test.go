@@ -61,7 +61,10 @@ func TestFilteredTopicEndToEnd(t *testing.T) {
 		if err := c.Connect(ctx); err != nil {
 			t.Fatal(err)
 		}
-		defer c.Disconnect(ctx)
+		defer func() {
+			_ = c.Disconnect(ctx)
+			<-c.Done() // the last event's id is stored once its handler returned
+		}()
 		got := make(chan event, 16)
 		if _, err := c.Subscribe(ctx, filtered, func(m bayeux.Message) {
 			var d struct {

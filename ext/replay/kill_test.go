@@ -2,9 +2,9 @@ package replay_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +86,13 @@ func TestKill9LosesNothing(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKill9Consumer$", "-test.v")
 		cmd.Env = append(os.Environ(), childURL+"="+srv.URL, childStore+"="+storePath,
 			childLog+"="+logPath, childLast+"="+strconv.FormatInt(last, 10))
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		var out bytes.Buffer // shown only when the test fails
+		cmd.Stdout, cmd.Stderr = &out, &out
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("consumer output:\n%s", out.String())
+			}
+		})
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +194,7 @@ func TestKill9Consumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ext := replay.New(replay.WithStore(store), replay.WithStart(replay.StartAll))
-	c, err := bayeux.NewClient(url, bayeux.WithExtensions(ext), bayeux.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))),
+	c, err := bayeux.NewClient(url, bayeux.WithExtensions(ext),
 		bayeux.WithBackoff(10*time.Millisecond, 100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	"github.com/bayeux-go/sdk/ext/replay"
+	"github.com/bayeux-go/sdk/internal/testenv"
 )
 
 // Events published while the client has no session (it expired, and the
@@ -71,9 +72,12 @@ func TestWireFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	got.until(t, ids[1])
-	if id, ok := ext.Store().Load(orders); !ok || id != ids[1] {
-		t.Errorf("stored id %d, %v; want %d", id, ok, ids[1])
-	}
+	// The id is stored once the handler returned (just after it passed
+	// the event on).
+	testenv.Eventually(t, "the last id stored", func() bool {
+		id, ok := ext.Store().Load(orders)
+		return ok && id == ids[1]
+	})
 	if err := sub.Unsubscribe(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
