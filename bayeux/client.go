@@ -51,8 +51,13 @@ type Client struct {
 	// and how much its queue keeps alive.
 	payload     uint64
 	payloadSize int
-	pending     pendingReplies
-	subs        subRegistry
+	// queueLimit is how many messages a subscription's queue may hold
+	// while the current payload is dispatched: the queue size, plus one
+	// more payload of this one's size under OverflowBlock (guarded by
+	// receiveMu; set once per payload, not per message).
+	queueLimit int
+	pending    pendingReplies
+	subs       subRegistry
 	// over counts subscriptions whose queue is over its size (OverflowBlock
 	// backpressure); drained is signalled when one drains.
 	over    atomic.Int32

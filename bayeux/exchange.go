@@ -80,6 +80,13 @@ func (c *Client) receive(msgs []Message) {
 	defer c.receiveMu.Unlock()
 	c.payload++
 	c.payloadSize = payloadSize(msgs)
+	c.queueLimit = c.opts.QueueSize
+	if c.overflow() == OverflowBlock {
+		// Backpressure holds the next /meta/connect; what arrives anyway
+		// (the rest of a payload) is queued up to one more payload of
+		// the size of the one being delivered.
+		c.queueLimit += payloadMessageLimit(c.payloadSize)
+	}
 	c.ep.incoming(msgs)
 	stray, events := 0, 0
 	var strayChannel Channel

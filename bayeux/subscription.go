@@ -139,14 +139,7 @@ func (s *Subscription) enqueue(m *Message) {
 	if s.end.Load() != endLive {
 		return
 	}
-	size := s.c.opts.QueueSize
-	limit := size
-	if s.c.overflow() == OverflowBlock {
-		// Backpressure holds the next /meta/connect; what arrives anyway
-		// (the rest of a payload) is queued up to one more payload of
-		// the size of the one being delivered.
-		limit = size + payloadMessageLimit(s.c.payloadSize)
-	}
+	size, limit := s.c.opts.QueueSize, s.c.queueLimit
 	s.mu.Lock()
 	if s.end.Load() != endLive {
 		// Ended meanwhile: stop has already taken the queue out of the

@@ -8,20 +8,29 @@ import (
 	"github.com/bayeux-go/sdk/bayeux"
 	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 	otelbayeux "github.com/bayeux-go/sdk/contrib/otel"
+	"github.com/bayeux-go/sdk/internal/testenv"
 	_ "github.com/bayeux-go/sdk/transport/longpoll"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-func eventually(t *testing.T, what string, cond func() bool) {
+// overflowSlow publishes 8 events to /slow in one batch, whose handler
+// waits on release once it has entered: the subscription's queue
+// overflows. It returns once every event was delivered or dropped.
+func overflowSlow(ctx context.Context, t *testing.T, c *bayeux.Client, slow *bayeux.Subscription, entered <-chan struct{}, release chan struct{}) {
 	t.Helper()
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
+	b := c.Batch()
+	for i := range 8 {
+		b.Publish("/slow", i)
 	}
-	t.Fatalf("timed out waiting for %s", what)
+	if err := b.Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	testenv.Eventually(t, "the drops", func() bool { return slow.Dropped() > 0 })
+	close(release)
+	testenv.Eventually(t, "the slow queue drained", func() bool { return slow.Stats().Queued == 0 && slow.Delivered()+slow.Dropped() == 8 })
 }
 
 // sum finds the value of the counter name at the data point whose
@@ -106,19 +115,9 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	}
 	id := c.ClientID()
 	srv.ExpireSession(id)
-	eventually(t, "a new session", func() bool { id2 := c.ClientID(); return id2 != "" && id2 != id })
-	eventually(t, "/slow renewed", func() bool { return slow.State() == bayeux.SubscriptionSubscribed })
-	b := c.Batch()
-	for i := range 8 {
-		b.Publish("/slow", i)
-	}
-	if err := b.Send(ctx); err != nil {
-		t.Fatal(err)
-	}
-	<-entered
-	eventually(t, "the drops", func() bool { return slow.Dropped() > 0 })
-	close(release)
-	eventually(t, "the slow queue drained", func() bool { return slow.Stats().Queued == 0 && slow.Delivered()+slow.Dropped() == 8 })
+	testenv.Eventually(t, "a new session", func() bool { id2 := c.ClientID(); return id2 != "" && id2 != id })
+	testenv.Eventually(t, "/slow renewed", func() bool { return slow.State() == bayeux.SubscriptionSubscribed })
+	overflowSlow(ctx, t, c, slow, entered, release)
 
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(ctx, &rm); err != nil {

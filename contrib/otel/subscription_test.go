@@ -65,17 +65,7 @@ func TestSubscriptionMetricsByPattern(t *testing.T) {
 	for range 3 {
 		<-got
 	}
-	b := c.Batch()
-	for i := range 8 {
-		b.Publish("/slow", i)
-	}
-	if err := b.Send(ctx); err != nil {
-		t.Fatal(err)
-	}
-	<-entered
-	eventually(t, "the drops", func() bool { return slow.Dropped() > 0 })
-	close(release)
-	eventually(t, "the slow queue drained", func() bool { return slow.Stats().Queued == 0 && slow.Delivered()+slow.Dropped() == 8 })
+	overflowSlow(ctx, t, c, slow, entered, release)
 
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(ctx, &rm); err != nil {

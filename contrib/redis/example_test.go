@@ -43,6 +43,10 @@ func ExampleConsumer() {
 		payload, _ := bayeux.RawField(e.Message.Data, "payload")
 		fmt.Println("event", e.ReplayID, string(payload))
 		if n++; n == 3 {
+			// Done with it: commit now. Once Run is ending, an event
+			// whose handler returns is not committed (the handler may
+			// have given up) and the next holder gets it again.
+			_ = e.Ack()
 			cancel()
 		}
 	})
