@@ -84,10 +84,7 @@ func newGroup(t testing.TB, b *backend) *group {
 func (g *group) start(opts ...Option) *member {
 	t := g.t
 	rdb := newRedis(t, g.b)
-	g.mu.Lock()
-	m := &member{idx: len(g.members), done: make(chan struct{})}
-	g.members = append(g.members, m)
-	g.mu.Unlock()
+	m := &member{done: make(chan struct{})}
 	opts = append([]Option{WithLease(testTTL, testRenew, testMargin), WithStart(replay.StartAll),
 		WithFlushInterval(10 * time.Millisecond),
 		WithClientOptions(func() []bayeux.Option {
@@ -97,7 +94,12 @@ func (g *group) start(opts ...Option) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.c = c
+	// The member joins the group with its consumer set: another member's
+	// tenure reads every member's consumer under g.mu.
+	g.mu.Lock()
+	m.idx, m.c = len(g.members), c
+	g.members = append(g.members, m)
+	g.mu.Unlock()
 	c.onTenure = func(start bool) { g.tenure(m, start) }
 	if err := c.Handle(orders, func(ctx context.Context, e *Event) {
 		if g.inHandler.Add(1) > 1 {
