@@ -128,14 +128,24 @@ func publish(ctx context.Context, cfg config, rate int, out io.Writer) error {
 	}()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
+	confirmed := 0
 	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintf(out, "published %d events\n", n-1)
+			fmt.Fprintf(out, "published %d events\n", confirmed)
 			return nil
 		case <-tick.C:
 		}
-		if err := c.Publish(ctx, cfg.channel, map[string]int{"n": n}); err != nil && ctx.Err() == nil {
+		err := c.Publish(ctx, cfg.channel, map[string]int{"n": n})
+		switch {
+		case err == nil:
+			confirmed = n
+		case ctx.Err() != nil:
+			// Stopped while the server had not yet answered: it may or
+			// may not have taken {"n":N}, so it is not counted.
+			fmt.Fprintf(out, "published %d events (and maybe {\"n\":%d}, not confirmed)\n", confirmed, n)
+			return nil
+		default:
 			return err
 		}
 	}
