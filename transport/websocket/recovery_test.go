@@ -55,9 +55,17 @@ func TestClientRecoversFromSilentWebSocket(t *testing.T) {
 	if _, err := c.Subscribe(ctx, "/news", func(m bayeux.Message) { got <- m }); err != nil {
 		t.Fatal(err)
 	}
+	// Wait for a held connect: the first connect (sent alongside the
+	// subscribe) is answered, so no frame is due on the socket other than
+	// the held connect's answer.
+	if err := srv.WaitHeld(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	// The next connect is held for a minute: the socket stays open, the
 	// server says nothing. The client must give up on the socket at the
-	// connect's deadline and go on over a new one.
+	// connect's deadline and go on over a new one. (Had the fault taken the
+	// first connect, the subscribe's answer, read after that connect was
+	// sent, would rightly show the server was not silent: no redial.)
 	srv.InjectFault(bayeuxtest.Fault{Channel: bayeux.MetaConnect, Transport: "websocket", Delay: time.Minute})
 	if err := srv.WaitFor(ctx, func(s *bayeuxtest.Server) bool { return s.PendingFaults() == 0 }); err != nil {
 		t.Fatal(err)
