@@ -78,6 +78,42 @@ type Drops struct {
 // Total returns the sum of the drops.
 func (d Drops) Total() uint64 { return d.QueueFull + d.Filtered + d.Invalid }
 
+// Add returns the counters of s and o added up, for a program that runs
+// several clients (a pool, or one client after another) and reports them
+// as one: counts and Queued are summed, QueueHighWater is the larger,
+// LastEvent and LastConnect the later. State and Transport are s's, or
+// o's when s has no Transport.
+func (s Stats) Add(o Stats) Stats {
+	if s.Transport == "" {
+		s.State, s.Transport = o.State, o.Transport
+	}
+	s.Received += o.Received
+	s.Delivered += o.Delivered
+	s.Dropped.QueueFull += o.Dropped.QueueFull
+	s.Dropped.Filtered += o.Dropped.Filtered
+	s.Dropped.Invalid += o.Dropped.Invalid
+	s.Queued += o.Queued
+	s.QueueHighWater = max(s.QueueHighWater, o.QueueHighWater)
+	s.PublishesSent += o.PublishesSent
+	s.PublishesFailed += o.PublishesFailed
+	s.PublishesResent += o.PublishesResent
+	s.Handshakes += o.Handshakes
+	s.Rehandshakes += o.Rehandshakes
+	s.Connects += o.Connects
+	s.ConnectFailures += o.ConnectFailures
+	s.TransportFailures += o.TransportFailures
+	s.BytesIn += o.BytesIn
+	s.BytesOut += o.BytesOut
+	s.WebSocketRedials += o.WebSocketRedials
+	if o.LastEvent.After(s.LastEvent) {
+		s.LastEvent = o.LastEvent
+	}
+	if o.LastConnect.After(s.LastConnect) {
+		s.LastConnect = o.LastConnect
+	}
+	return s
+}
+
 // SubscriptionStats is a snapshot of a Subscription's counters.
 type SubscriptionStats struct {
 	// Channel is the channel or pattern subscribed to, and State where

@@ -118,34 +118,8 @@ func (m *metricsServer) close() {
 // transport of the first).
 func sumStats(all []bayeux.Stats) bayeux.Stats {
 	var t bayeux.Stats
-	for i, s := range all {
-		if i == 0 {
-			t.State, t.Transport = s.State, s.Transport
-		}
-		t.Received += s.Received
-		t.Delivered += s.Delivered
-		t.Dropped.QueueFull += s.Dropped.QueueFull
-		t.Dropped.Filtered += s.Dropped.Filtered
-		t.Dropped.Invalid += s.Dropped.Invalid
-		t.Queued += s.Queued
-		t.QueueHighWater = max(t.QueueHighWater, s.QueueHighWater)
-		t.PublishesSent += s.PublishesSent
-		t.PublishesFailed += s.PublishesFailed
-		t.PublishesResent += s.PublishesResent
-		t.Handshakes += s.Handshakes
-		t.Rehandshakes += s.Rehandshakes
-		t.Connects += s.Connects
-		t.ConnectFailures += s.ConnectFailures
-		t.TransportFailures += s.TransportFailures
-		t.BytesIn += s.BytesIn
-		t.BytesOut += s.BytesOut
-		t.WebSocketRedials += s.WebSocketRedials
-		if s.LastEvent.After(t.LastEvent) {
-			t.LastEvent = s.LastEvent
-		}
-		if s.LastConnect.After(t.LastConnect) {
-			t.LastConnect = s.LastConnect
-		}
+	for _, s := range all {
+		t = t.Add(s)
 	}
 	return t
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bayeux-go/sdk/bayeux/bayeuxtest"
 )
 
 var metricsURL = regexp.MustCompile(`serving metrics at (http://\S+/metrics)`)
@@ -86,10 +88,28 @@ func TestBenchMetrics(t *testing.T) {
 	}
 }
 
-// -metrics does not apply to a consumer group's member: said at once.
-func TestSubMetricsWithGroupIsAUsageError(t *testing.T) {
-	code, _, errOut := runCLI(t, "sub", "-group", "g", "-redis", "redis://127.0.0.1:1/0", "-metrics", "127.0.0.1:0", "/x")
-	if code != 2 || !strings.Contains(errOut, "-metrics does not apply to -group members") {
-		t.Errorf("exit %d, stderr %q; want 2 and the reason", code, errOut)
+// `bayeux sub -group -metrics` serves the counters of the member's clients
+// and its handler time: the three events the group printed.
+func TestSubGroupMetrics(t *testing.T) {
+	srv := newServer(t, bayeuxtest.WithReplay(0))
+	mr := startMiniredis(t)
+	for n := range 3 {
+		if _, err := srv.PublishEvent("/event/Order__e", map[string]int{"n": n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := start(t, "sub", "-url", srv.URL, "-transport", "long-polling", "-group", "orders",
+		"-redis", "redis://"+mr.Addr()+"/0", "--replay", "-2", "-metrics", "127.0.0.1:0", "/event/Order__e")
+	text := scrape(t, sub.stderr,
+		`network_transport="long-polling",otel_scope_name="github.com/bayeux-go/sdk/contrib/otel",otel_scope_schema_url="",otel_scope_version="",outcome="delivered"} 3`,
+		"# TYPE messaging_process_duration_seconds histogram")
+	if !regexp.MustCompile(`(?m)^bayeux_client_handshakes_total\{kind="first",.*\} 1$`).MatchString(text) {
+		t.Errorf("want one handshake in:\n%s", text)
+	}
+	if got := strings.Count(sub.stdout.String(), "\n"); got != 3 {
+		t.Errorf("printed %d lines, want 3: %q", got, sub.stdout.String())
+	}
+	if code := sub.signal(syscall.SIGTERM); code != 0 {
+		t.Errorf("sub exit %d: %s", code, sub.stderr)
 	}
 }

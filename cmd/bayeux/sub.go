@@ -54,7 +54,9 @@ docs/ha.md.
 
 With -metrics ADDR (:9464, say), sub serves the client's and each
 subscription's counters, handler time and delivery lag in Prometheus text
-at http://ADDR/metrics (see docs/observability.md).`,
+at http://ADDR/metrics (see docs/observability.md). A -group member serves
+its clients' counters added up over its tenures of the lease, handler time
+and lag, but no per-subscription series.`,
 		example: `bayeux sub '/chat/**'
 bayeux sub -url https://example.com/cometd -transport long-polling -v /news /sports/*
 bayeux sub --replay -2 /chat/general
@@ -73,10 +75,7 @@ bayeux sub -group orders -redis redis://127.0.0.1:6379/0 -lease 2s --replay -2 /
 			metricsAddr := fs.String("metrics", "", metricsHelp)
 			return func(ctx context.Context, e *env, args []string) error {
 				if g.set() {
-					if *metricsAddr != "" {
-						return &usageError{cmd: "sub", msg: "-metrics does not apply to -group members"}
-					}
-					return subGroup(ctx, e, &cf, g, *queue, from, args)
+					return subGroup(ctx, e, &cf, g, *queue, from, *metricsAddr, args)
 				}
 				return sub(ctx, e, &cf, *queue, from, *metricsAddr, args)
 			}

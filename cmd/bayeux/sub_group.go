@@ -28,7 +28,7 @@ func (g *groupFlags) set() bool { return g.name != "" || g.redis != "" }
 // subGroup is sub as a member of a consumer group: it waits for the
 // group's lease, subscribes from the group's shared position, prints each
 // event as sub does, and moves the position once the line is written.
-func subGroup(ctx context.Context, e *env, cf *clientFlags, g groupFlags, queue int, from replayFromFlag, channels []string) error {
+func subGroup(ctx context.Context, e *env, cf *clientFlags, g groupFlags, queue int, from replayFromFlag, metricsAddr string, channels []string) error {
 	switch {
 	case g.name == "":
 		return &usageError{cmd: "sub", msg: "-redis needs -group NAME"}
@@ -56,12 +56,27 @@ func subGroup(ctx context.Context, e *env, cf *clientFlags, g groupFlags, queue 
 	defer rdb.Close()
 
 	s := newStatus(e, cf.verbose)
+	ms, err := startMetrics(metricsAddr)
+	if err != nil {
+		return fmt.Errorf("-metrics: %w", err)
+	}
+	defer ms.close()
+	if ms != nil {
+		s.warnf("serving metrics at http://%s/metrics", ms.addr)
+	}
 	out := &jsonLines{enc: json.NewEncoder(e.stdout), failed: make(chan struct{})}
 	opts := []bayeuxredis.Option{
 		bayeuxredis.WithLease(g.lease, 0, 0),
 		bayeuxredis.WithQueue(queue),
 		bayeuxredis.WithConnectTimeout(cf.connectTimeout),
-		bayeuxredis.WithClientOptions(func() []bayeux.Option { return cf.groupClientOptions(s) }),
+		bayeuxredis.WithClientOptions(func() []bayeux.Option {
+			// Each tenure's client times its handlers and lag.
+			more, err := ms.options()
+			if err != nil {
+				s.printf("-metrics: %v", err)
+			}
+			return append(cf.groupClientOptions(s), more...)
+		}),
 		bayeuxredis.WithHoldingListener(func(holding bool) {
 			if holding {
 				s.printf("took the lease of group %s; subscribing from its position (Ctrl-C to stop)", g.name)
@@ -84,6 +99,9 @@ func subGroup(ctx context.Context, e *env, cf *clientFlags, g groupFlags, queue 
 		if err := c.Handle(bayeux.Channel(ch), func(_ context.Context, ev *bayeuxredis.Event) { out.write(ev.Message) }); err != nil {
 			return &usageError{cmd: "sub", msg: err.Error()}
 		}
+	}
+	if err := ms.registerStats(c.ClientStats); err != nil {
+		return err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -75,6 +75,12 @@ type Consumer struct {
 	written atomic.Int64
 	current atomic.Pointer[Store]
 
+	// statsMu guards client, the current tenure's Bayeux client, and
+	// ended, the added-up Stats of the ended tenures' clients.
+	statsMu sync.Mutex
+	client  *bayeux.Client
+	ended   bayeux.Stats
+
 	// kill, closed by crash, ends Run as a dying process would: no
 	// commit, no release. For tests.
 	kill     chan struct{}
@@ -150,6 +156,22 @@ func (c *Consumer) Stats() Stats {
 		s.Positions += p
 	}
 	return s
+}
+
+// ClientStats returns the counters of this member's Bayeux clients (one
+// per tenure of the lease), added up with bayeux.Stats.Add: those of the
+// ended tenures, which only grow, and those of the current one, whose
+// State, Transport and Queued it shows (StateDisconnected, no transport and
+// nothing queued between tenures). contrib/otel's RegisterStats reports
+// it.
+func (c *Consumer) ClientStats() bayeux.Stats {
+	c.statsMu.Lock()
+	client, ended := c.client, c.ended
+	c.statsMu.Unlock()
+	if client == nil {
+		return ended
+	}
+	return client.Stats().Add(ended)
 }
 
 // Run takes part in the group until ctx ends: it waits for the lease, then
@@ -318,6 +340,9 @@ func (c *Consumer) serve(ctx context.Context, l *Lease, sent time.Time) bool {
 	if err != nil {
 		connected <- err
 	} else {
+		c.statsMu.Lock()
+		c.client = client
+		c.statsMu.Unlock()
 		clientDone = client.Done()
 		cctx, ccancel := context.WithTimeout(tctx, cfg.connectTime)
 		go func() {
@@ -404,6 +429,11 @@ func (c *Consumer) serve(ctx context.Context, l *Lease, sent time.Time) bool {
 			log.Warn("bayeux group: handlers still running after the tenure ended")
 		}
 		cancel()
+		final := client.Stats()
+		final.State, final.Transport, final.Queued = bayeux.StateDisconnected, "", 0
+		c.statsMu.Lock()
+		c.ended, c.client = c.ended.Add(final), nil
+		c.statsMu.Unlock()
 	}
 	switch end {
 	case endKilled, endLost:
