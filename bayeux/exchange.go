@@ -29,6 +29,17 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 		ctx, cancel = context.WithTimeoutCause(ctx, c.opts.MaxNetworkDelay, ErrNetworkDelay)
 		defer cancel()
 	}
+	if len(msgs) == 1 && msgs[0].Channel == MetaConnect && c.lostSince() {
+		// A persistent transport's connection broke since the last
+		// /meta/connect, perhaps with events the server pushed on it:
+		// resume before anything new arrives on another connection, so
+		// that no event after the lost ones is handled first.
+		cause := &TransportError{ConnectionType: t.Name(),
+			Err: fmt.Errorf("%w: the connection broke, perhaps with events the server had sent on it", ErrResponseLost)}
+		if c.ep.hooks.Load().resume(cause) {
+			return nil, nil, cause
+		}
+	}
 	res, err := c.ep.roundTrip(ctx, t, c.currentURL(), msgs)
 	if err == nil && len(msgs) == 1 && msgs[0].Channel == MetaConnect && c.lostSince() {
 		// The transport sent the /meta/connect again after an attempt

@@ -155,9 +155,11 @@ type BackpressureExtension interface {
 // of a lost response: ConnectLost is called on the session goroutine when
 // a /meta/connect failed after it may have reached the server (its
 // connection closed or torn under it, or the server silent past the
-// network delay), or when a transport sent a request again by itself after
-// such a failure (TransportCounters.LostResponses): the events the server
-// put in the answer that never arrived are lost. When it returns true, the
+// network delay), when a transport sent a request again by itself after
+// such a failure, or before the next /meta/connect once a persistent
+// transport's connection broke (both TransportCounters.LostResponses): the
+// events the server put in the answer that never arrived, or pushed on the
+// broken connection, are lost. When it returns true, the
 // client leaves the session (telling the server /meta/disconnect in the
 // background) and handshakes again at once; each subscription is renewed
 // through the extensions' Outgoing, where ext/replay asks every channel

@@ -305,6 +305,9 @@ func (c *Client) handshake(ctx context.Context, tr *transportPicker) (*session, 
 	if err := tr.negotiated(reply.SupportedConnectionTypes); err != nil {
 		return nil, loopEvent{outcome: handshakeFailed, fatal: true, err: noCommonTransport(c.ep.transportNames(), reply)}
 	}
+	// Answers lost before this handshake need no resume: the new
+	// session's subscriptions start after the last event handled.
+	c.lostSince()
 	c.mu.Lock()
 	c.gen++
 	s := newSession(ctx, c.gen, reply.ClientID)

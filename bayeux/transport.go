@@ -134,7 +134,12 @@ type TransportCounters struct {
 	// after an attempt that may have reached the server failed (its
 	// connection closed or torn before the whole answer came): what the
 	// server sent in that answer, the events of a /meta/connect say, was
-	// lost. The client then lets a ResumeExtension (ext/replay) recover
-	// them. A transport that re-sends no request leaves it alone.
+	// lost. A persistent transport counts a connection that broke (not
+	// closed by the client, nor by the server's close frame): the events
+	// the server pushed on it may be lost, whether or not a request was
+	// waiting. The client then lets a ResumeExtension (ext/replay) recover
+	// them at the next successful /meta/connect, unless a handshake came
+	// first (a new session resumes anyway). A transport that cannot lose
+	// an answer leaves it alone.
 	LostResponses atomic.Uint64
 }

@@ -145,7 +145,13 @@ func connect(t *testing.T, srv *bayeuxtest.Server, transport string, reported *e
 // waits for Done) when the test ends.
 func connectWith(t *testing.T, srv *bayeuxtest.Server, opts ...bayeux.Option) *bayeux.Client {
 	t.Helper()
-	c, err := bayeux.NewClient(srv.URL, opts...)
+	return connectURL(t, srv.URL, opts...)
+}
+
+// connectURL is connectWith for a server at url.
+func connectURL(t *testing.T, url string, opts ...bayeux.Option) *bayeux.Client {
+	t.Helper()
+	c, err := bayeux.NewClient(url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

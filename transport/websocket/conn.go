@@ -265,6 +265,11 @@ func (c *conn) fail(err error) bool {
 	}
 	c.err = err
 	c.torn.Store(true)
+	if n := c.t.cfg.Counters; n != nil && pushesMayBeLost(err) {
+		// Counted before any call wakes, so that a /meta/connect failing
+		// with this connection sees it.
+		n.LostResponses.Add(1)
+	}
 	var failed []*call
 	for _, cl := range c.pending {
 		if !cl.finished {
@@ -286,6 +291,20 @@ func (c *conn) fail(err error) bool {
 		close(cl.done)
 	}
 	return true
+}
+
+// pushesMayBeLost reports whether a connection that ends with err may have
+// lost frames the server had sent (the events it pushes between
+// /meta/connect replies, say): every end but Close's, and but the server's
+// close frame, which comes after everything it sent. (gorilla reports a
+// connection that ended with no close frame as a CloseError with code
+// 1006, abnormal closure, which no close frame carries.)
+func pushesMayBeLost(err error) bool {
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code == gws.CloseAbnormalClosure
+	}
+	return !errors.Is(err, bayeux.ErrClosed)
 }
 
 // tear fails the connection with err and closes it.
