@@ -24,8 +24,17 @@ const DefaultMaxRefreshes = 5
 var ErrTokenSource = errors.New("auth: token source failed")
 
 // ErrAuthenticationInvalid is the reason given for the re-handshake the
-// extension asks for when the server refused a token.
-var ErrAuthenticationInvalid = errors.New("auth: the server refused the access token")
+// extension asks for when the server refused a token. It matches
+// bayeux.ErrAuthentication too (errors.Is).
+var ErrAuthenticationInvalid error = authenticationInvalid{}
+
+// authenticationInvalid is ErrAuthenticationInvalid: a refused token, of
+// the kind bayeux.ErrAuthentication names.
+type authenticationInvalid struct{}
+
+func (authenticationInvalid) Error() string { return "auth: the server refused the access token" }
+
+func (authenticationInvalid) Is(target error) bool { return target == bayeux.ErrAuthentication }
 
 // Extension sends an access token with every request of the client and
 // replaces it when the server refuses it. Create it with New; it is safe

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,5 +239,23 @@ func TestRecoversFromConnect401ReconnectNone(t *testing.T) {
 	}
 	if err := c.Err(); err != nil {
 		t.Errorf("Err = %v after recovery", err)
+	}
+}
+
+// The reason ext/auth gives for the re-handshake after a refused token is
+// a refused authentication in bayeux's terms too, and nothing else.
+func TestAuthenticationInvalidIsAnAuthenticationFailure(t *testing.T) {
+	wrapped := fmt.Errorf("session ended: %w", auth.ErrAuthenticationInvalid)
+	if !errors.Is(wrapped, auth.ErrAuthenticationInvalid) || !errors.Is(wrapped, bayeux.ErrAuthentication) {
+		t.Fatalf("%v matches ErrAuthenticationInvalid %v, bayeux.ErrAuthentication %v; want both", wrapped,
+			errors.Is(wrapped, auth.ErrAuthenticationInvalid), errors.Is(wrapped, bayeux.ErrAuthentication))
+	}
+	for _, other := range []error{bayeux.ErrConcurrentClientLimit, bayeux.ErrDailyLimit, auth.ErrTokenSource} {
+		if errors.Is(wrapped, other) {
+			t.Errorf("%v matches %v", wrapped, other)
+		}
+	}
+	if errors.Is(bayeux.ErrAuthentication, auth.ErrAuthenticationInvalid) {
+		t.Error("bayeux.ErrAuthentication matches auth.ErrAuthenticationInvalid: the match goes one way")
 	}
 }
