@@ -126,7 +126,19 @@ func findReply(replies []Message, ch Channel, id string) (Message, bool) {
 // Handshake sends the handshake request to the Bayeux Server. It may be
 // called again after a failure or a lost session (gobayeux's could not). On success the client switches to the first of its transports the
 // server supports.
+//
+// Its errors are gobayeux v2.7.0's: a denial is a *HandshakeFailedError,
+// any other failure a HandshakeFailedError, each wrapping this package's
+// error (a *ServerError matching ErrHandshakeDenied, a *TransportError).
 func (b *BayeuxClient) Handshake(ctx context.Context) ([]Message, error) {
+	replies, err := b.handshake(ctx)
+	if err != nil {
+		return replies, asHandshakeFailed(err)
+	}
+	return replies, nil
+}
+
+func (b *BayeuxClient) handshake(ctx context.Context) ([]Message, error) {
 	if err := b.refuse(); err != nil {
 		return nil, err
 	}
@@ -187,7 +199,9 @@ func negotiate(client, server []string, skip func(i int) bool) int {
 //
 // It returns every message received: the /meta/connect reply and any
 // events. An unsuccessful reply is returned with a *ServerError (errors.Is
-// ErrConnectFailed, and ErrUnknownClient when the session was lost).
+// ErrConnectFailed, and ErrUnknownClient when the session was lost),
+// wrapped as gobayeux v2.7.0 does in a ConnectionFailedError, as is any
+// other failure but a Connect before the handshake (ErrClientNotConnected).
 func (b *BayeuxClient) Connect(ctx context.Context) ([]Message, error) {
 	if err := b.refuse(); err != nil {
 		return nil, err
@@ -196,6 +210,14 @@ func (b *BayeuxClient) Connect(ctx context.Context) ([]Message, error) {
 	if id == "" {
 		return nil, fmt.Errorf("%w: connect before a successful handshake", ErrBadState)
 	}
+	replies, err := b.connect(ctx, id)
+	if err != nil {
+		return replies, asConnectionFailed(err)
+	}
+	return replies, nil
+}
+
+func (b *BayeuxClient) connect(ctx context.Context, id string) ([]Message, error) {
 	req := Message{ID: b.newID(), Channel: MetaConnect, ClientID: id, ConnectionType: b.transport().Name()}
 	if !b.state.IsConnected() {
 		req.Advice = &Advice{}
@@ -216,18 +238,30 @@ func (b *BayeuxClient) Connect(ctx context.Context) ([]Message, error) {
 }
 
 // Subscribe issues a MetaSubscribe request to the server to subscribe to
-// the channels in the subscriptions slice
+// the channels in the subscriptions slice. Its errors are gobayeux
+// v2.7.0's SubscriptionFailedError, wrapping this package's (one
+// *ServerError per channel refused, each also an *ActionFailedError for
+// errors.As).
 func (b *BayeuxClient) Subscribe(ctx context.Context, subscriptions []Channel) ([]Message, error) {
 	return b.subscription(ctx, MetaSubscribe, ErrSubscriptionDenied, subscriptions)
 }
 
 // Unsubscribe issues a MetaUnsubscribe request to the server to unsubscribe
-// from the channels in the subscriptions slice
+// from the channels in the subscriptions slice. Its errors are gobayeux
+// v2.7.0's UnsubscribeFailedError, wrapping this package's.
 func (b *BayeuxClient) Unsubscribe(ctx context.Context, subscriptions []Channel) ([]Message, error) {
 	return b.subscription(ctx, MetaUnsubscribe, ErrUnsubscribeFailed, subscriptions)
 }
 
 func (b *BayeuxClient) subscription(ctx context.Context, ch Channel, kind error, subs []Channel) ([]Message, error) {
+	replies, err := b.sendSubscription(ctx, ch, kind, subs)
+	if err != nil {
+		return replies, asSubscriptionFailed(ch, subs, err)
+	}
+	return replies, nil
+}
+
+func (b *BayeuxClient) sendSubscription(ctx context.Context, ch Channel, kind error, subs []Channel) ([]Message, error) {
 	if err := b.refuse(); err != nil {
 		return nil, err
 	}
@@ -283,8 +317,17 @@ func (b *BayeuxClient) Publish(ctx context.Context, channel Channel, data any) (
 }
 
 // Disconnect sends a /meta/disconnect request to the Bayeux server to
-// terminate the session
+// terminate the session. Its errors are gobayeux v2.7.0's
+// DisconnectFailedError, wrapping this package's.
 func (b *BayeuxClient) Disconnect(ctx context.Context) ([]Message, error) {
+	replies, err := b.disconnect(ctx)
+	if err != nil {
+		return replies, asDisconnectFailed(err)
+	}
+	return replies, nil
+}
+
+func (b *BayeuxClient) disconnect(ctx context.Context) ([]Message, error) {
 	if err := b.refuse(); err != nil {
 		return nil, err
 	}

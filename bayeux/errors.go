@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -176,6 +177,21 @@ func kindText(k error) string {
 // Unwrap returns the kind sentinel.
 func (e *ServerError) Unwrap() error { return e.Kind }
 
+// As lets errors.As find a refused subscribe or unsubscribe as gobayeux
+// v2.7.0's ActionFailedError (a value or a pointer target).
+func (e *ServerError) As(target any) bool {
+	var action string
+	switch e.Kind {
+	case ErrSubscriptionDenied:
+		action = "subscribe to"
+	case ErrUnsubscribeFailed:
+		action = "unsubscribe from"
+	default:
+		return false
+	}
+	return asEither(ActionFailedError{Action: action, ErrorMessage: e.Raw}, target)
+}
+
 // Is matches ErrUnknownClient when the server lost the session, in addition
 // to the kind sentinel (found through Unwrap).
 func (e *ServerError) Is(target error) bool {
@@ -298,6 +314,17 @@ func (e *TransportError) Error() string {
 
 // Unwrap returns the cause.
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// As lets errors.As find an HTTP status other than 200 as gobayeux
+// v2.7.0's BadResponseError (a value or a pointer target; the body is not
+// kept).
+func (e *TransportError) As(target any) bool {
+	if e.StatusCode == 0 {
+		return false
+	}
+	return asEither(BadResponseError{StatusCode: e.StatusCode,
+		Status: strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)}, target)
+}
 
 // Is matches ErrTransport.
 func (e *TransportError) Is(target error) bool { return target == ErrTransport }

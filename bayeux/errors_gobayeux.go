@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // The error names of gobayeux v2.7.0, so that a gobayeux v2.7.0 program
@@ -35,8 +36,12 @@ var (
 	ErrTooManyMessages = errors.New("bayeux: more messages than expected in a handshake response")
 )
 
-// The typed errors of gobayeux v2.7.0. This package does not return them
-// (errors.As with one of them finds nothing); each says what to match
+// The typed errors of gobayeux v2.7.0. BayeuxClient's methods return them
+// as gobayeux v2.7.0's do, each wrapping this package's error (so
+// errors.Is with this package's sentinels, and errors.As with
+// *ServerError or *TransportError, work through them); errors.As finds
+// them with a value or a pointer target alike. Client, the session client,
+// returns this package's errors only: each type says what to match
 // instead.
 
 // ConnectionFailedError is gobayeux's error of BayeuxClient.Connect. Match
@@ -48,6 +53,10 @@ func (e ConnectionFailedError) Error() string { return "bayeux: connect failed: 
 // Unwrap returns Err.
 func (e ConnectionFailedError) Unwrap() error { return e.Err }
 
+// As lets errors.As find e with a *ConnectionFailedError target as well as a
+// **ConnectionFailedError one.
+func (e ConnectionFailedError) As(target any) bool { return asEither(e, target) }
+
 // HandshakeFailedError is gobayeux's error of BayeuxClient.Handshake.
 // Match ErrHandshakeDenied or ErrTransport instead.
 type HandshakeFailedError struct{ Err error }
@@ -56,6 +65,10 @@ func (e HandshakeFailedError) Error() string { return "bayeux: handshake failed:
 
 // Unwrap returns Err.
 func (e HandshakeFailedError) Unwrap() error { return e.Err }
+
+// As lets errors.As find e with a *HandshakeFailedError target as well as a
+// **HandshakeFailedError one.
+func (e HandshakeFailedError) As(target any) bool { return asEither(e, target) }
 
 // SubscriptionFailedError is gobayeux's error of BayeuxClient.Subscribe.
 // Match ErrSubscriptionDenied instead.
@@ -71,6 +84,10 @@ func (e SubscriptionFailedError) Error() string {
 // Unwrap returns Err.
 func (e SubscriptionFailedError) Unwrap() error { return e.Err }
 
+// As lets errors.As find e with a *SubscriptionFailedError target as well as a
+// **SubscriptionFailedError one.
+func (e SubscriptionFailedError) As(target any) bool { return asEither(e, target) }
+
 // UnsubscribeFailedError is gobayeux's error of BayeuxClient.Unsubscribe.
 // Match ErrUnsubscribeFailed instead.
 type UnsubscribeFailedError struct {
@@ -85,6 +102,10 @@ func (e UnsubscribeFailedError) Error() string {
 // Unwrap returns Err.
 func (e UnsubscribeFailedError) Unwrap() error { return e.Err }
 
+// As lets errors.As find e with a *UnsubscribeFailedError target as well as a
+// **UnsubscribeFailedError one.
+func (e UnsubscribeFailedError) As(target any) bool { return asEither(e, target) }
+
 // DisconnectFailedError is gobayeux's error of BayeuxClient.Disconnect.
 // Match ErrDisconnectFailed instead.
 type DisconnectFailedError struct{ Err error }
@@ -95,6 +116,10 @@ func (e DisconnectFailedError) Error() string {
 
 // Unwrap returns Err.
 func (e DisconnectFailedError) Unwrap() error { return e.Err }
+
+// As lets errors.As find e with a *DisconnectFailedError target as well as a
+// **DisconnectFailedError one.
+func (e DisconnectFailedError) As(target any) bool { return asEither(e, target) }
 
 // ActionFailedError is gobayeux's error for an unsuccessful subscribe or
 // unsubscribe reply. Match ErrSubscriptionDenied or ErrUnsubscribeFailed
@@ -190,9 +215,54 @@ func (e ErrMessageUnparsable) Error() string {
 	return "bayeux: unparsable error field " + strconv.Quote(string(e))
 }
 
+// errString is the cause's message, without the "bayeux: " its wrapper
+// already begins with.
 func errString(err error) string {
 	if err == nil {
 		return "no cause given"
 	}
-	return err.Error()
+	return strings.TrimPrefix(err.Error(), "bayeux: ")
 }
+
+// asEither sets target, a *T or a **T, to e: errors.As then finds the
+// gobayeux error types whichever form a program asks for (gobayeux v2.7.0
+// returns some as values and some as pointers).
+func asEither[T any](e T, target any) bool {
+	switch t := target.(type) {
+	case *T:
+		*t = e
+		return true
+	case **T:
+		*t = &e
+		return true
+	}
+	return false
+}
+
+// The wrapping of gobayeux v2.7.0's BayeuxClient methods.
+
+// asHandshakeFailed wraps a failed Handshake: a denial as a
+// *HandshakeFailedError, any other failure as a HandshakeFailedError.
+func asHandshakeFailed(err error) error {
+	var se *ServerError
+	if errors.As(err, &se) {
+		return &HandshakeFailedError{Err: err}
+	}
+	return HandshakeFailedError{Err: err}
+}
+
+// asConnectionFailed wraps a failed Connect (not the one before a handshake,
+// which gobayeux returns bare as ErrClientNotConnected).
+func asConnectionFailed(err error) error { return ConnectionFailedError{Err: err} }
+
+// asSubscriptionFailed wraps a failed Subscribe (ch MetaSubscribe) or
+// Unsubscribe.
+func asSubscriptionFailed(ch Channel, subs []Channel, err error) error {
+	if ch == MetaUnsubscribe {
+		return UnsubscribeFailedError{Channels: subs, Err: err}
+	}
+	return SubscriptionFailedError{Channels: subs, Err: err}
+}
+
+// asDisconnectFailed wraps a failed Disconnect.
+func asDisconnectFailed(err error) error { return DisconnectFailedError{Err: err} }
