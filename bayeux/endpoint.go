@@ -203,15 +203,12 @@ func (e *endpoint) use(ext MessageExtender, client *BayeuxClient) error {
 	if ext == nil {
 		return fmt.Errorf("%w: nil extension", ErrInvalidOption)
 	}
-	name := fmt.Sprintf("%T", ext)
-	if n, ok := ext.(NamedExtension); ok {
-		name = n.Name()
-	}
+	name := extensionName(ext)
 	e.mu.Lock()
 	for _, x := range e.exts {
 		if x.name == name {
 			e.mu.Unlock()
-			return fmt.Errorf("%w: extension %q already registered", ErrInvalidOption, name)
+			return AlreadyRegisteredError{ext}
 		}
 	}
 	e.exts = append(e.exts, registeredExt{name, ext})
@@ -219,6 +216,15 @@ func (e *endpoint) use(ext MessageExtender, client *BayeuxClient) error {
 	e.mu.Unlock()
 	ext.Registered(name, client)
 	return nil
+}
+
+// extensionName is the name ext is registered under: NamedExtension's, or
+// its type's.
+func extensionName(ext MessageExtender) string {
+	if n, ok := ext.(NamedExtension); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%T", ext)
 }
 
 // remove unregisters ext (calling its Unregistered method) and reports

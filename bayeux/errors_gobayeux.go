@@ -133,13 +133,21 @@ func (e ActionFailedError) Error() string {
 	return "bayeux: " + e.Action + " failed: " + e.ErrorMessage
 }
 
-// AlreadyRegisteredError is gobayeux's error of UseExtension for an
-// extension registered twice. Match ErrInvalidOption instead.
+// AlreadyRegisteredError is UseExtension's error for an extension
+// registered twice (by name: NamedExtension's, or its type's), as in
+// gobayeux v2.7.0. It matches ErrInvalidOption.
 type AlreadyRegisteredError struct{ MessageExtender }
 
 func (e AlreadyRegisteredError) Error() string {
-	return fmt.Sprintf("bayeux: extension %T already registered", e.MessageExtender)
+	return fmt.Sprintf("bayeux: extension %q already registered", extensionName(e.MessageExtender))
 }
+
+// Is matches ErrInvalidOption.
+func (e AlreadyRegisteredError) Is(target error) bool { return target == ErrInvalidOption }
+
+// As lets errors.As find e with a *AlreadyRegisteredError target as well
+// as a **AlreadyRegisteredError one.
+func (e AlreadyRegisteredError) As(target any) bool { return asEither(e, target) }
 
 // BadResponseError is gobayeux's error for an HTTP status other than 200.
 // Match ErrTransport instead: the *TransportError carries the status.

@@ -50,6 +50,17 @@ func TestBayeuxClientReturnsGobayeuxErrors(t *testing.T) {
 	defer b.Close()
 	ctx := ctxT(t)
 
+	// An extension registered twice.
+	ext := bayeuxtestExtension{}
+	if err := b.UseExtension(ext); err != nil {
+		t.Fatal(err)
+	}
+	err = b.UseExtension(ext)
+	if ar, ok := asBoth[bayeux.AlreadyRegisteredError](t, err); !ok || ar.MessageExtender != ext || !errors.Is(err, bayeux.ErrInvalidOption) {
+		t.Errorf("UseExtension twice = %v, want an AlreadyRegisteredError matching ErrInvalidOption", err)
+	}
+	b.RemoveExtension(ext)
+
 	// Before the handshake: gobayeux's bare ErrClientNotConnected.
 	_, err = b.Connect(ctx)
 	if _, ok := asBoth[bayeux.ConnectionFailedError](t, err); ok || !errors.Is(err, bayeux.ErrClientNotConnected) {
@@ -124,3 +135,11 @@ func TestBayeuxClientReturnsGobayeuxErrors(t *testing.T) {
 		t.Errorf("a denied connect is an ActionFailedError: %v", err)
 	}
 }
+
+// bayeuxtestExtension is an extension that does nothing.
+type bayeuxtestExtension struct{}
+
+func (bayeuxtestExtension) Registered(string, *bayeux.BayeuxClient) {}
+func (bayeuxtestExtension) Unregistered()                           {}
+func (bayeuxtestExtension) Outgoing(*bayeux.Message)                {}
+func (bayeuxtestExtension) Incoming(*bayeux.Message)                {}
