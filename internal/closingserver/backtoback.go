@@ -17,21 +17,34 @@ import (
 // answered, and fails on the first error, on a missing or unsuccessful
 // reply, or on a publish the server processed more than once.
 func (s *Server) PublishBackToBack(ctx context.Context, tr bayeux.Transport, n int) error {
+	_, err := s.publishBackToBack(ctx, tr, n, false)
+	return err
+}
+
+// publishBackToBack is PublishBackToBack; with unsent, a publish may also
+// fail with a transport error when the server never read it, and the
+// count of those is returned.
+func (s *Server) publishBackToBack(ctx context.Context, tr bayeux.Transport, n int, unsent bool) (int, error) {
+	failed := 0
 	for i := range n {
 		id := "p" + strconv.Itoa(i)
 		msgs := []bayeux.Message{{ID: id, Channel: "/chat/room", ClientID: "c1", Data: json.RawMessage(strconv.Itoa(i))}}
 		out, err := tr.RoundTrip(ctx, s.URL, msgs)
 		if err != nil {
-			return fmt.Errorf("publish %d of %d: %w", i+1, n, err)
+			if unsent && errors.Is(err, bayeux.ErrTransport) && s.Processed(id) == 0 {
+				failed++
+				continue
+			}
+			return failed, fmt.Errorf("publish %d of %d: %w (processed %d times)", i+1, n, err, s.Processed(id))
 		}
 		if len(out) != 1 || out[0].ID != id || !out[0].Successful {
-			return fmt.Errorf("publish %d of %d answered %+v", i+1, n, out)
+			return failed, fmt.Errorf("publish %d of %d answered %+v", i+1, n, out)
 		}
 		if p := s.Processed(id); p != 1 {
-			return fmt.Errorf("publish %d of %d processed %d times", i+1, n, p)
+			return failed, fmt.Errorf("publish %d of %d processed %d times", i+1, n, p)
 		}
 	}
-	return nil
+	return failed, nil
 }
 
 // BackToBack runs n back-to-back publishes through a transport that
@@ -41,9 +54,13 @@ func (s *Server) PublishBackToBack(ctx context.Context, tr bayeux.Transport, n i
 // server that keeps no request unanswered:
 //
 //   - CloseAfterResponse (Ruby Faye under puma), publishes at-most-once:
-//     every publish succeeds and is processed once, since the closed
-//     connection is found before a request is written (or learnt, and
-//     publishes then go on connections of their own);
+//     every publish is processed at most once, and succeeds, since the
+//     closed connection is found before a request is written (or learnt,
+//     and publishes then go on connections of their own). The one
+//     exception is a close that lands between the client's check and its
+//     write (a descheduled client on a loaded machine): the publish fails
+//     with a transport error, never read by the server. At most one
+//     publish in a hundred may fail so;
 //   - CloseOnReuse, publishes at-least-once: every publish succeeds and is
 //     processed once (the server never processed a request it closed the
 //     connection on);
@@ -67,7 +84,12 @@ func backToBack(ctx context.Context, b Behavior, resend bool, n int, newTranspor
 		return err
 	}
 	defer done()
-	return srv.PublishBackToBack(ctx, tr, n)
+	unsent := b == CloseAfterResponse && !resend
+	failed, err := srv.publishBackToBack(ctx, tr, n, unsent)
+	if err == nil && failed > n/100 {
+		err = fmt.Errorf("%d of %d publishes failed, unread by the server: more than the rare close between the client's check and its write", failed, n)
+	}
+	return err
 }
 
 // atMostOnce sends n publishes to a CloseOnReuse server without
