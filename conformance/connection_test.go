@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,12 +143,22 @@ func TestServerThatDiesIsReportedDead(t *testing.T) {
 		srv := bayeuxtest.NewServer(bayeuxtest.WithTimeout(2 * time.Second))
 		var front *httptest.Server
 		var once sync.Once
+		var dead atomic.Bool
 		front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if dead.Load() {
+				// A request on a connection still open when the process
+				// died: no answer either.
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
 			if r.Method == http.MethodPost {
 				body, _ := io.ReadAll(r.Body)
 				if strings.TrimSpace(string(body)) == "[1,2]" {
 					// The process dies: this request gets no answer, and
 					// nothing is listening any more.
+					dead.Store(true)
 					if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 						conn.Close()
 					}

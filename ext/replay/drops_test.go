@@ -66,6 +66,8 @@ func TestDroppedEventHoldsPosition(t *testing.T) {
 	rest := publish(t, srv, orders, 5) // three queued, two dropped
 	testenv.Eventually(t, "two events dropped", func() bool { return c.Stats().Dropped.QueueFull == 2 })
 	close(gate)
+	// The queue drained (else the next event could find it full too).
+	got.until(t, rest[2])
 	after := publish(t, srv, orders, 1) // handled after the drop
 	got.until(t, after[0])
 	if id, _ := ext.Store().Load(orders); id >= rest[3] {
