@@ -51,7 +51,12 @@ func TestClientStatsAcrossTenures(t *testing.T) {
 		return rdb.HGet(context.Background(), k.positions, string(orders)).Val() == formatPosition(ids[9])
 	})
 	first := c.ClientStats()
-	if first.Delivered != 10 || first.Handshakes != 1 || first.State != bayeux.StateConnected || first.Transport == "" {
+	// A live session: connected, or connecting while its first
+	// /meta/connect is out (events may be pushed before its answer).
+	live := func(s bayeux.Stats) bool {
+		return (s.State == bayeux.StateConnected || s.State == bayeux.StateConnecting) && s.Transport != ""
+	}
+	if first.Delivered != 10 || first.Handshakes != 1 || !live(first) {
 		t.Fatalf("first tenure: %+v", first)
 	}
 
@@ -64,7 +69,7 @@ func TestClientStatsAcrossTenures(t *testing.T) {
 	publish(5)
 	receive(5)
 	second := c.ClientStats()
-	if second.Delivered != 15 || second.Handshakes != 2 || second.State != bayeux.StateConnected {
+	if second.Delivered != 15 || second.Handshakes != 2 || !live(second) {
 		t.Errorf("after the second tenure's 5 events: %+v (want 15 delivered over 2 handshakes)", second)
 	}
 	if second.Received < first.Received || second.Connects <= first.Connects || second.BytesIn <= first.BytesIn {
