@@ -133,7 +133,7 @@ func TestRubyFayeConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := checkDeviations(t, rep, rubyDeviations, nil)
+			got := checkDeviations(t, rep, rubyDeviations, rubyIntermittentDeviations)
 			for _, r := range rep.Results {
 				if r.Status != conformance.Fail && r.Status != conformance.Warn {
 					continue
