@@ -212,7 +212,7 @@ func (b *BayeuxClient) Connect(ctx context.Context) ([]Message, error) {
 	}
 	replies, err := b.connect(ctx, id)
 	if err != nil {
-		return replies, asConnectionFailed(err)
+		return replies, ConnectionFailedError{Err: err}
 	}
 	return replies, nil
 }
@@ -322,7 +322,7 @@ func (b *BayeuxClient) Publish(ctx context.Context, channel Channel, data any) (
 func (b *BayeuxClient) Disconnect(ctx context.Context) ([]Message, error) {
 	replies, err := b.disconnect(ctx)
 	if err != nil {
-		return replies, asDisconnectFailed(err)
+		return replies, DisconnectFailedError{Err: err}
 	}
 	return replies, nil
 }

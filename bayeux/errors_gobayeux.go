@@ -259,10 +259,6 @@ func asHandshakeFailed(err error) error {
 	return HandshakeFailedError{Err: err}
 }
 
-// asConnectionFailed wraps a failed Connect (not the one before a handshake,
-// which gobayeux returns bare as ErrClientNotConnected).
-func asConnectionFailed(err error) error { return ConnectionFailedError{Err: err} }
-
 // asSubscriptionFailed wraps a failed Subscribe (ch MetaSubscribe) or
 // Unsubscribe.
 func asSubscriptionFailed(ch Channel, subs []Channel, err error) error {
@@ -271,6 +267,3 @@ func asSubscriptionFailed(ch Channel, subs []Channel, err error) error {
 	}
 	return SubscriptionFailedError{Channels: subs, Err: err}
 }
-
-// asDisconnectFailed wraps a failed Disconnect.
-func asDisconnectFailed(err error) error { return DisconnectFailedError{Err: err} }

@@ -29,29 +29,25 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 		ctx, cancel = context.WithTimeoutCause(ctx, c.opts.MaxNetworkDelay, ErrNetworkDelay)
 		defer cancel()
 	}
-	if len(msgs) == 1 && msgs[0].Channel == MetaConnect && c.lostSince() {
-		// A persistent transport's connection broke since the last
-		// /meta/connect, perhaps with events the server pushed on it:
-		// resume before anything new arrives on another connection, so
-		// that no event after the lost ones is handled first.
-		cause := &TransportError{ConnectionType: t.Name(),
-			Err: fmt.Errorf("%w: the connection broke, perhaps with events the server had sent on it", ErrResponseLost)}
-		if c.ep.hooks.Load().resume(cause) {
-			return nil, nil, cause
+	connect := len(msgs) == 1 && msgs[0].Channel == MetaConnect
+	// A persistent transport's connection broke since the last
+	// /meta/connect, perhaps with events the server pushed on it: resume
+	// before anything new arrives on another connection, so that no event
+	// after the lost ones is handled first.
+	if connect {
+		if err := c.resumeIfLost(t, "the connection broke, perhaps with events the server had sent on it"); err != nil {
+			return nil, nil, err
 		}
 	}
 	res, err := c.ep.roundTrip(ctx, t, c.currentURL(), msgs)
-	if err == nil && len(msgs) == 1 && msgs[0].Channel == MetaConnect && c.lostSince() {
-		// The transport sent the /meta/connect again after an attempt
-		// whose answer, and the events in it, may have been lost. An
-		// extension that can ask for those events again (ext/replay)
-		// gets them in a new session: this answer's events are not
-		// delivered, so that nothing after the lost ones is handled
-		// first (they come again after them).
-		cause := &TransportError{ConnectionType: t.Name(),
-			Err: fmt.Errorf("%w: the /meta/connect was sent again after its answer was cut off", ErrResponseLost)}
-		if c.ep.hooks.Load().resume(cause) {
-			return nil, nil, cause
+	// The transport sent the /meta/connect again after an attempt whose
+	// answer, and the events in it, may have been lost. An extension that
+	// can ask for those events again (ext/replay) gets them in a new
+	// session: this answer's events are not delivered, so that nothing
+	// after the lost ones is handled first (they come again after them).
+	if err == nil && connect {
+		if err := c.resumeIfLost(t, "the /meta/connect was sent again after its answer was cut off"); err != nil {
+			return nil, nil, err
 		}
 	}
 	if len(res) > 0 {
@@ -81,6 +77,21 @@ func (c *Client) exchange(ctx context.Context, t Transport, msgs []Message, call
 		}
 	}
 	return replies, found, nil
+}
+
+// resumeIfLost returns an error matching ErrResponseLost, saying why,
+// when a transport counted a lost answer since the session loop last
+// looked (lostSince) and a ResumeExtension chose to resume; nil
+// otherwise.
+func (c *Client) resumeIfLost(t Transport, why string) error {
+	if !c.lostSince() {
+		return nil
+	}
+	cause := &TransportError{ConnectionType: t.Name(), Err: fmt.Errorf("%w: %s", ErrResponseLost, why)}
+	if c.ep.hooks.Load().resume(cause) {
+		return cause
+	}
+	return nil
 }
 
 // receive processes messages from the server, in order: incoming

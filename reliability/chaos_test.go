@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -362,16 +361,12 @@ func chaosServer(t *testing.T, opts ...bayeuxtest.Option) (*bayeuxtest.Server, *
 	t.Helper()
 	srv := bayeuxtest.NewServer(opts...)
 	t.Cleanup(srv.Close)
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := chaosproxy.New(u.Host)
+	proxy, proxied, err := chaosproxy.Front(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = proxy.Close() })
-	return srv, proxy, "http://" + proxy.Addr() + u.Path
+	return srv, proxy, proxied
 }
 
 // chaosClientOptions are the options of the chaos runs' clients: errors

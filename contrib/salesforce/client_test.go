@@ -159,6 +159,14 @@ func testPresetChangeEvents(t *testing.T, newSource func(ctx context.Context, lo
 		}
 	}
 	got := col.wait(ctx, 8)
+	// The held /meta/connect, sent with the old token, may have brought
+	// those events: wait for the session of the new token before leaving.
+	for c.Stats().Handshakes < 2 {
+		if ctx.Err() != nil {
+			t.Fatalf("no handshake with a new token: %+v", c.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if err := c.Disconnect(ctx); err != nil {
 		t.Errorf("Disconnect: %v", err)
 	}

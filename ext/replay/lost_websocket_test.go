@@ -1,7 +1,6 @@
 package replay_test
 
 import (
-	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -25,17 +24,12 @@ func brokenPush(t *testing.T, exts ...bayeux.MessageExtender) (before, broken, a
 	srv := bayeuxtest.NewServer(bayeuxtest.WithReplay(0), bayeuxtest.WithOneChannelSubscriptions(true),
 		bayeuxtest.WithTimeout(100*time.Millisecond), bayeuxtest.WithInterval(time.Second))
 	t.Cleanup(srv.Close)
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := chaosproxy.New(u.Host)
+	proxy, proxied, err := chaosproxy.Front(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = proxy.Close() })
-	u.Host = proxy.Addr()
-	c := connectURL(t, u.String(), bayeux.WithTransports(newTransport("websocket")),
+	c := connectURL(t, proxied, bayeux.WithTransports(newTransport("websocket")),
 		bayeux.WithBackoff(10*time.Millisecond, 100*time.Millisecond), bayeux.WithExtensions(exts...))
 	got = &handledIDs{}
 	if _, err := c.Subscribe(testCtx(t), orders, got.handle); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -107,6 +108,22 @@ func New(target string) (*Proxy, error) {
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
+}
+
+// Front starts a proxy in front of the server at serverURL (an
+// http:// URL on 127.0.0.1) and returns it with the URL that reaches the
+// server through it (the same path).
+func Front(serverURL string) (*Proxy, string, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := New(u.Host)
+	if err != nil {
+		return nil, "", err
+	}
+	u.Host = p.Addr()
+	return p, u.String(), nil
 }
 
 // Addr returns the proxy's address (host:port).
